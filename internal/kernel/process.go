@@ -1,0 +1,277 @@
+// Package kernel implements CloudABI system calls for processes running in
+// sandboxes.
+//
+// A Process owns everything the guest can name: its memory (internal/memory),
+// its fd table with the rights of each descriptor, and its threads. Each
+// guest thread has a mailbox in guest memory and a server goroutine that
+// waits on it, decodes the call and runs the handler from the syscall table
+// (syscalls.go). No state is global: one supervisor can host any number of
+// processes.
+package kernel
+
+import (
+	"crypto/rand"
+	"fmt"
+	"os"
+	"sync"
+	"sync/atomic"
+	"syscall"
+
+	"github.com/cloudabi-go/cloudabi/abi"
+	"github.com/cloudabi-go/cloudabi/internal/futex"
+	"github.com/cloudabi-go/cloudabi/internal/loader"
+	"github.com/cloudabi-go/cloudabi/internal/memory"
+	"github.com/cloudabi-go/cloudabi/internal/sandbox"
+	"github.com/cloudabi-go/cloudabi/internal/transport"
+	"golang.org/x/sys/unix"
+)
+
+// FD is a file descriptor handed to a new process.
+type FD struct {
+	// File is the host file; the process takes ownership of it.
+	File *os.File
+	// Rights limits the descriptor. Zero values mean the maximum rights
+	// for the file's type.
+	Rights, Inheriting abi.Rights
+}
+
+// Options tunes a new process.
+type Options struct {
+	// MemorySize is the size of the guest address space region.
+	MemorySize uint64
+	// MemoryLimit bounds the bytes the guest may have mapped (0: none).
+	MemoryLimit uint64
+	// StackSize is the size of the main thread's stack.
+	StackSize uint64
+}
+
+// Defaults for Options fields left zero.
+const (
+	DefaultMemorySize = 8 << 30
+	DefaultStackSize  = 8 << 20
+)
+
+// Process is a running CloudABI process.
+type Process struct {
+	mem *memory.Memory
+	sb  *sandbox.Process
+	fds *fdTable
+
+	mu      sync.Mutex
+	threads map[abi.Tid]*thread
+	nextTid abi.Tid
+
+	// servers counts server goroutines plus one for the process itself;
+	// guest memory is released when it drops to zero, so a handler that
+	// is still running never sees its buffers disappear.
+	servers atomic.Int32
+	dead    atomic.Bool
+
+	// exit is set by proc_exit; raised by proc_raise.
+	exitCode atomic.Pointer[uint32]
+	raised   atomic.Uint32
+
+	done chan struct{}
+	exit ExitStatus
+}
+
+// thread is one guest thread, as the supervisor sees it.
+type thread struct {
+	proc    *Process
+	tid     abi.Tid
+	mailbox uint64 // guest address
+	// linuxTid is the thread's id on the host, for its CPU-time clock.
+	linuxTid int
+}
+
+// Start loads exe into a new sandbox process with the given argdata and
+// file descriptors (guest fd i is fds[i]) and starts its main thread. It
+// takes ownership of the files in fds, even on error.
+func Start(exe *loader.Executable, argdata []byte, fds []FD, opts Options) (*Process, error) {
+	fdt := newFDTable()
+	ok := false
+	defer func() {
+		if !ok {
+			fdt.closeAll()
+		}
+	}()
+	for i, f := range fds {
+		ft, err := filetypeOf(int(f.File.Fd()))
+		if err != nil {
+			for _, g := range fds[i:] {
+				g.File.Close()
+			}
+			return nil, fmt.Errorf("fd %d: %w", i, err)
+		}
+		base, inh := maxRights(ft)
+		if f.Rights != 0 || f.Inheriting != 0 {
+			base &= f.Rights
+			inh &= f.Inheriting
+		}
+		fdt.insertAt(abi.Fd(i), &descriptor{file: newHostFile(f.File), filetype: ft, rights: base, inheriting: inh})
+	}
+
+	if opts.MemorySize == 0 {
+		opts.MemorySize = DefaultMemorySize
+	}
+	if opts.StackSize == 0 {
+		opts.StackSize = DefaultStackSize
+	}
+	base, err := randomRegionBase(opts.MemorySize)
+	if err != nil {
+		return nil, err
+	}
+	mem, err := memory.New(base, opts.MemorySize, opts.MemoryLimit)
+	if err != nil {
+		return nil, err
+	}
+	p := &Process{
+		mem:     mem,
+		fds:     fdt,
+		threads: make(map[abi.Tid]*thread),
+		nextTid: 1,
+		done:    make(chan struct{}),
+	}
+	p.servers.Store(1)
+	img, err := buildImage(mem, exe, argdata, opts.StackSize)
+	if err != nil {
+		mem.Close()
+		return nil, err
+	}
+	main := &thread{proc: p, tid: img.tid, mailbox: img.mailbox}
+	p.threads[main.tid] = main
+	p.nextTid = img.tid + 1
+
+	sb, err := sandbox.Start(mem, img.entry)
+	if err != nil {
+		mem.Close()
+		return nil, err
+	}
+	p.sb = sb
+	main.linuxTid = sb.Pid()
+	ok = true
+	p.startServer(main)
+	go p.reap()
+	return p, nil
+}
+
+// randomRegionBase picks a random, 1 GiB-aligned base for the guest region
+// in the lower half of the user address space, away from where Linux puts
+// the supervisor binary, its heap, libraries and stack. The stub maps it
+// with MAP_FIXED_NOREPLACE, so a collision fails cleanly instead of
+// clobbering anything.
+func randomRegionBase(size uint64) (uint64, error) {
+	const lo, hi, align = 1 << 40, 1 << 46, 1 << 30
+	var b [8]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		return 0, err
+	}
+	span := (hi - lo - size) / align
+	n := uint64(b[0]) | uint64(b[1])<<8 | uint64(b[2])<<16 | uint64(b[3])<<24
+	return lo + (n%span)*align, nil
+}
+
+// reap waits for the sandbox to exit and then tears the process down.
+func (p *Process) reap() {
+	ex := p.sb.Wait()
+	p.dead.Store(true)
+	p.mu.Lock()
+	for _, t := range p.threads {
+		// Wake the server goroutines; nothing in the sandbox can
+		// write the word any more.
+		futex.Store(p.mailboxState(t), transport.StateDead)
+	}
+	p.mu.Unlock()
+	p.fds.closeAll()
+	p.exit = p.exitStatus(ex)
+	p.releaseServer()
+	close(p.done)
+}
+
+func (p *Process) exitStatus(ex sandbox.Exit) ExitStatus {
+	if ex.Forbidden != nil {
+		return ExitStatus{Signal: abi.SigSys, LinuxSignal: unix.SIGSYS, ForbiddenSyscall: ex.Forbidden.Name}
+	}
+	if code := p.exitCode.Load(); code != nil {
+		return ExitStatus{Exited: true, Code: *code}
+	}
+	ws := ex.Status
+	switch {
+	case ws.Exited():
+		return ExitStatus{Exited: true, Code: uint32(ws.ExitStatus())}
+	case ws.Signaled():
+		sig := ws.Signal()
+		st := ExitStatus{Signal: fromLinuxSignal(sig), LinuxSignal: sig}
+		st.Crashed = p.raised.Load() != uint32(st.Signal) && isFault(sig)
+		return st
+	}
+	return ExitStatus{Exited: true, Code: 255}
+}
+
+func isFault(sig syscall.Signal) bool {
+	switch sig {
+	case unix.SIGSEGV, unix.SIGBUS, unix.SIGILL, unix.SIGFPE, unix.SIGTRAP:
+		return true
+	}
+	return false
+}
+
+// Kill ends the process at once.
+func (p *Process) Kill() { p.sb.Kill() }
+
+// Done is closed when the process has ended.
+func (p *Process) Done() <-chan struct{} { return p.done }
+
+// Wait blocks until the process has ended and reports how.
+func (p *Process) Wait() ExitStatus {
+	<-p.done
+	return p.exit
+}
+
+// Memory exposes the process's memory, for tests and diagnostics.
+func (p *Process) Memory() *memory.Memory { return p.mem }
+
+func (p *Process) releaseServer() {
+	if p.servers.Add(-1) == 0 {
+		p.mem.Close()
+	}
+}
+
+// ExitStatus describes how a process ended.
+type ExitStatus struct {
+	// Exited is true when the program exited by itself, with Code.
+	Exited bool
+	Code   uint32
+	// Signal is the CloudABI signal that ended the process, if any, and
+	// LinuxSignal its host counterpart (which a shell reports as 128+N).
+	Signal      abi.Signal
+	LinuxSignal syscall.Signal
+	// Crashed is set when the signal came from a fault in the program
+	// (SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGTRAP) rather than proc_raise.
+	Crashed bool
+	// ForbiddenSyscall names the Linux system call the program tried to
+	// make directly, if that is why it was stopped.
+	ForbiddenSyscall string
+}
+
+// ShellStatus is the status a shell would report: the exit code modulo
+// 256, or 128 plus the host signal number.
+func (s ExitStatus) ShellStatus() int {
+	if s.Exited {
+		return int(s.Code & 0xff)
+	}
+	return 128 + int(s.LinuxSignal)
+}
+
+// String describes the status in one line.
+func (s ExitStatus) String() string {
+	switch {
+	case s.Exited:
+		return fmt.Sprintf("exited with code %d", s.Code)
+	case s.ForbiddenSyscall != "":
+		return fmt.Sprintf("stopped: made the forbidden system call %s", s.ForbiddenSyscall)
+	case s.Crashed:
+		return fmt.Sprintf("crashed: %s (%s)", SignalName(s.Signal), unix.SignalName(s.LinuxSignal))
+	}
+	return fmt.Sprintf("terminated by %s", SignalName(s.Signal))
+}

@@ -1,0 +1,330 @@
+// Package memory manages the address space of one CloudABI process.
+//
+// All of a process's memory lives in a single memfd. The sandbox maps it
+// MAP_SHARED at the guest's addresses (Base up to Base+Size) and the
+// supervisor maps it once more wherever the kernel likes, so the supervisor
+// reads and writes guest buffers in place and can operate atomically on lock
+// words. The file is sized to the whole region up front (it is sparse), so a
+// supervisor access anywhere inside the region can never fault, whatever the
+// guest does to its own mappings; the bookkeeping here exists to give guests
+// the errors the ABI specifies (EFAULT for a buffer outside its mappings),
+// not to protect the supervisor.
+package memory
+
+import (
+	"errors"
+	"fmt"
+	"sort"
+	"sync"
+
+	"golang.org/x/sys/unix"
+)
+
+// PageSize is the granularity of mappings and protections.
+const PageSize = 4096
+
+// Prot is a set of page permissions, with Linux's PROT_* bit values so that
+// it can be handed to mprotect unchanged.
+type Prot uint8
+
+const (
+	ProtRead  Prot = unix.PROT_READ
+	ProtWrite Prot = unix.PROT_WRITE
+	ProtExec  Prot = unix.PROT_EXEC
+)
+
+// Errors returned for invalid guest requests; the kernel maps them to errnos.
+var (
+	ErrFault   = errors.New("memory: address range is not mapped with the required access")
+	ErrInvalid = errors.New("memory: invalid address range")
+	ErrNoSpace = errors.New("memory: no room in the address space")
+	ErrLimit   = errors.New("memory: limit on mapped memory reached")
+)
+
+// Mapping is a run of pages with one protection.
+type Mapping struct {
+	Start, End uint64 // guest addresses, page aligned, End exclusive
+	Prot       Prot
+}
+
+// Memory is one process's guest address space.
+type Memory struct {
+	fd   int
+	base uint64
+	size uint64
+	host []byte // supervisor's view of [base, base+size)
+
+	mu       sync.RWMutex
+	maps     []Mapping // sorted, non-overlapping, adjacent equal runs merged
+	mapped   uint64    // bytes currently mapped
+	limit    uint64    // maximum for mapped; 0 means no limit
+	floor    uint64    // lowest address the guest may map
+	hintNext uint64    // where the next non-fixed search starts
+}
+
+// New creates the memfd for a region of size bytes that the guest will see at
+// base. limit bounds the bytes the guest may have mapped at once (0: none).
+func New(base, size, limit uint64) (*Memory, error) {
+	if base%PageSize != 0 || size%PageSize != 0 || size == 0 || base+size < base {
+		return nil, fmt.Errorf("memory: bad region %#x+%#x", base, size)
+	}
+	fd, err := unix.MemfdCreate("cloudabi-guest", unix.MFD_CLOEXEC)
+	if err != nil {
+		return nil, fmt.Errorf("memory: memfd_create: %w", err)
+	}
+	if err := unix.Ftruncate(fd, int64(size)); err != nil {
+		unix.Close(fd)
+		return nil, fmt.Errorf("memory: sizing guest memory: %w", err)
+	}
+	host, err := unix.Mmap(fd, 0, int(size), unix.PROT_READ|unix.PROT_WRITE, unix.MAP_SHARED|unix.MAP_NORESERVE)
+	if err != nil {
+		unix.Close(fd)
+		return nil, fmt.Errorf("memory: mapping guest memory: %w", err)
+	}
+	return &Memory{fd: fd, base: base, size: size, host: host, limit: limit, floor: base, hintNext: base}, nil
+}
+
+// Close releases the supervisor's mapping and the memfd. Guest memory
+// disappears once the sandbox process has exited too.
+func (m *Memory) Close() error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.host == nil {
+		return nil
+	}
+	err := unix.Munmap(m.host)
+	m.host = nil
+	if cerr := unix.Close(m.fd); err == nil {
+		err = cerr
+	}
+	return err
+}
+
+// Reserve keeps the guest from ever mapping below addr: the runtime keeps
+// its own structures there. Later non-fixed mappings are placed from hint
+// upwards.
+func (m *Memory) Reserve(addr, hint uint64) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.floor = addr
+	m.hintNext = hint
+}
+
+// FD is the memfd, to be inherited by the sandbox.
+func (m *Memory) FD() int { return m.fd }
+
+// Base is the guest address of the region's first byte.
+func (m *Memory) Base() uint64 { return m.base }
+
+// Size is the size of the region in bytes.
+func (m *Memory) Size() uint64 { return m.size }
+
+// Mapped is the number of bytes the guest has mapped.
+func (m *Memory) Mapped() uint64 {
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	return m.mapped
+}
+
+// Mappings returns a copy of the current mappings, in address order.
+func (m *Memory) Mappings() []Mapping {
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	return append([]Mapping(nil), m.maps...)
+}
+
+// rangeOK reports whether [addr, addr+length) is a non-empty, page-aligned
+// range inside the region, without overflow.
+func (m *Memory) rangeOK(addr, length uint64) bool {
+	end := addr + length
+	return addr%PageSize == 0 && length%PageSize == 0 && length > 0 &&
+		end > addr && addr >= m.floor && end <= m.base+m.size
+}
+
+// RoundUp rounds n up to a whole number of pages, reporting overflow.
+func RoundUp(n uint64) (uint64, bool) {
+	r := (n + PageSize - 1) &^ (PageSize - 1)
+	return r, r >= n
+}
+
+// Map records a new mapping of length bytes (a multiple of the page size)
+// with protection prot and returns its address. With fixed, the mapping is
+// placed exactly at addr, replacing whatever was mapped there; otherwise the
+// first free range at or above addr (or anywhere, if none) is used. The pages
+// read as zeroes afterwards.
+func (m *Memory) Map(addr, length uint64, prot Prot, fixed bool) (uint64, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if length == 0 || length%PageSize != 0 {
+		return 0, ErrInvalid
+	}
+	if fixed {
+		if !m.rangeOK(addr, length) {
+			return 0, ErrInvalid
+		}
+	} else {
+		var ok bool
+		addr, ok = m.findFree(addr, length)
+		if !ok {
+			return 0, ErrNoSpace
+		}
+	}
+	replaced := m.overlap(addr, addr+length)
+	if m.limit != 0 && m.mapped-replaced+length > m.limit {
+		return 0, ErrLimit
+	}
+	if err := m.zero(addr, length); err != nil {
+		return 0, err
+	}
+	m.set(addr, addr+length, prot, true)
+	m.mapped = m.mapped - replaced + length
+	if !fixed {
+		m.hintNext = addr + length
+	}
+	return addr, nil
+}
+
+// Protect changes the protection of a range that must be mapped throughout.
+func (m *Memory) Protect(addr, length uint64, prot Prot) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if !m.rangeOK(addr, length) {
+		return ErrInvalid
+	}
+	if m.overlap(addr, addr+length) != length {
+		return ErrFault
+	}
+	m.set(addr, addr+length, prot, true)
+	return nil
+}
+
+// Unmap removes every mapping in a range and releases its memory. Unmapping
+// pages that are not mapped is not an error, as with munmap.
+func (m *Memory) Unmap(addr, length uint64) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if !m.rangeOK(addr, length) {
+		return ErrInvalid
+	}
+	m.mapped -= m.overlap(addr, addr+length)
+	m.set(addr, addr+length, 0, false)
+	return m.zero(addr, length)
+}
+
+// zero punches a hole in the memfd, which both frees the pages and makes
+// them read as zeroes.
+func (m *Memory) zero(addr, length uint64) error {
+	err := unix.Fallocate(m.fd, unix.FALLOC_FL_PUNCH_HOLE|unix.FALLOC_FL_KEEP_SIZE, int64(addr-m.base), int64(length))
+	if err != nil {
+		return fmt.Errorf("memory: releasing pages: %w", err)
+	}
+	return nil
+}
+
+// overlap returns how many bytes of [start, end) are mapped.
+func (m *Memory) overlap(start, end uint64) uint64 {
+	var n uint64
+	for _, mp := range m.maps {
+		s, e := max(mp.Start, start), min(mp.End, end)
+		if s < e {
+			n += e - s
+		}
+	}
+	return n
+}
+
+// set replaces whatever covers [start, end) by one mapping with prot, or by
+// nothing when present is false.
+func (m *Memory) set(start, end uint64, prot Prot, present bool) {
+	out := make([]Mapping, 0, len(m.maps)+2)
+	for _, mp := range m.maps {
+		if mp.End <= start || mp.Start >= end {
+			out = append(out, mp)
+			continue
+		}
+		if mp.Start < start {
+			out = append(out, Mapping{mp.Start, start, mp.Prot})
+		}
+		if mp.End > end {
+			out = append(out, Mapping{end, mp.End, mp.Prot})
+		}
+	}
+	if present {
+		out = append(out, Mapping{start, end, prot})
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Start < out[j].Start })
+	// Merge adjacent runs with equal protection.
+	merged := out[:0]
+	for _, mp := range out {
+		if n := len(merged); n > 0 && merged[n-1].End == mp.Start && merged[n-1].Prot == mp.Prot {
+			merged[n-1].End = mp.End
+			continue
+		}
+		merged = append(merged, mp)
+	}
+	m.maps = merged
+}
+
+// findFree returns the lowest free range of length bytes at or above hint
+// (or, failing that, above the region's base).
+func (m *Memory) findFree(hint, length uint64) (uint64, bool) {
+	if hint < m.floor || hint >= m.base+m.size || hint%PageSize != 0 {
+		hint = m.hintNext
+	}
+	for _, from := range []uint64{hint, m.floor} {
+		cand := from
+		for _, mp := range m.maps {
+			if mp.End <= cand {
+				continue
+			}
+			if mp.Start >= cand+length {
+				break
+			}
+			cand = mp.End
+		}
+		if cand+length > cand && cand+length <= m.base+m.size {
+			return cand, true
+		}
+	}
+	return 0, false
+}
+
+// Slice returns the supervisor's view of guest bytes [addr, addr+length),
+// after checking that the guest has the whole range mapped with at least
+// prot. A zero-length range is valid anywhere. The slice aliases guest
+// memory: the guest may change it concurrently, so callers copy what they
+// must validate before using it.
+func (m *Memory) Slice(addr, length uint64, prot Prot) ([]byte, error) {
+	if length == 0 {
+		return nil, nil
+	}
+	end := addr + length
+	if end < addr || addr < m.base || end > m.base+m.size {
+		return nil, ErrFault
+	}
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	// Find the mapping containing addr, then walk contiguous mappings.
+	i := sort.Search(len(m.maps), func(i int) bool { return m.maps[i].End > addr })
+	pos := addr
+	for ; i < len(m.maps) && pos < end; i++ {
+		mp := m.maps[i]
+		if mp.Start > pos || mp.Prot&prot != prot {
+			return nil, ErrFault
+		}
+		pos = mp.End
+	}
+	if pos < end {
+		return nil, ErrFault
+	}
+	off := addr - m.base
+	return m.host[off : off+length : off+length], nil
+}
+
+// Raw returns the supervisor's view of a range without any protection check.
+// It is for the runtime's own structures (mailboxes, start-up data), never
+// for buffers named by the guest.
+func (m *Memory) Raw(addr, length uint64) []byte {
+	off := addr - m.base
+	return m.host[off : off+length : off+length]
+}

@@ -1,0 +1,42 @@
+// Layout of the boot block shared by the supervisor (boot.go) and the
+// sandbox stub (stub.c). Keep the two in step; boot_test.go checks them.
+#ifndef CLOUDABI_BOOT_H
+#define CLOUDABI_BOOT_H
+
+#include <stdint.h>
+
+#define CLOUDABI_BOOT_SIZE 8192
+#define CLOUDABI_BOOT_MAGIC 0x544f4f4249424143ULL // "CABIBOOT"
+#define CLOUDABI_BOOT_MAX_PROT 240
+#define CLOUDABI_BOOT_MAX_FILTER 256
+
+#define CLOUDABI_BOOT_STARTING 0
+#define CLOUDABI_BOOT_READY 1
+#define CLOUDABI_BOOT_FAILED 2
+
+struct cloudabi_boot {
+	uint64_t magic;       // 0
+	uint32_t status;      // 8: futex word
+	uint32_t error;       // 12: errno of a failed step
+	uint32_t failed_step; // 16
+	uint32_t notify_fd;   // 20
+	uint64_t entry;       // 24
+	uint64_t sp;          // 32
+	uint64_t auxv;        // 40
+	uint64_t fsbase;      // 48
+	uint64_t nprot;       // 56
+	uint64_t nfilter;     // 64
+	uint64_t reserved[7]; // 72
+	struct {
+		uint64_t addr, len, prot;
+	} prot[CLOUDABI_BOOT_MAX_PROT]; // 128
+	struct {
+		uint16_t code;
+		uint8_t jt, jf;
+		uint32_t k;
+	} filter[CLOUDABI_BOOT_MAX_FILTER]; // 128 + 240*24 = 5888
+};
+
+_Static_assert(sizeof(struct cloudabi_boot) <= CLOUDABI_BOOT_SIZE, "boot block too large");
+
+#endif

@@ -1,0 +1,222 @@
+package sandbox
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"strings"
+	"sync/atomic"
+	"syscall"
+	"time"
+	"unsafe"
+
+	"github.com/cloudabi-go/cloudabi/internal/futex"
+	"github.com/cloudabi-go/cloudabi/internal/memory"
+	"golang.org/x/sys/unix"
+)
+
+// startTimeout bounds how long a sandbox may take to reach its guest.
+const startTimeout = 10 * time.Second
+
+// Process is a running sandbox process.
+type Process struct {
+	mem   *memory.Memory
+	cmd   *exec.Cmd
+	pidfd int
+
+	done      chan struct{}
+	status    syscall.WaitStatus
+	forbidden atomic.Pointer[Forbidden]
+}
+
+// Forbidden describes a system call the seccomp filter refused.
+type Forbidden struct {
+	Nr   uint32
+	Name string
+}
+
+// Exit describes how a sandbox process ended.
+type Exit struct {
+	// Status is the Linux wait status.
+	Status syscall.WaitStatus
+	// Forbidden is set when the supervisor killed the process because it
+	// made a system call outside the allowlist.
+	Forbidden *Forbidden
+}
+
+// Start launches a sandbox process for guest memory mem. The memory must
+// hold the program image, its stack and thread area; every mapping in mem
+// becomes a mapping of the process with the same protection.
+func Start(mem *memory.Memory, e Entry) (*Process, error) {
+	filter, err := Filter()
+	if err != nil {
+		return nil, err
+	}
+	if err := writeBoot(mem, e, filter); err != nil {
+		return nil, err
+	}
+	exe, err := os.Executable()
+	if err != nil {
+		return nil, fmt.Errorf("sandbox: cannot find own executable: %w", err)
+	}
+	memfd, err := unix.FcntlInt(uintptr(mem.FD()), unix.F_DUPFD_CLOEXEC, 3)
+	if err != nil {
+		return nil, fmt.Errorf("sandbox: %w", err)
+	}
+	memFile := os.NewFile(uintptr(memfd), "guest-memory")
+	defer memFile.Close()
+	diagR, diagW, err := os.Pipe()
+	if err != nil {
+		return nil, fmt.Errorf("sandbox: %w", err)
+	}
+	defer diagR.Close()
+
+	pidfd := -1
+	cmd := &exec.Cmd{
+		Path:       exe,
+		Args:       []string{"cloudabi-sandbox"},
+		Env:        []string{fmt.Sprintf("_CLOUDABI_SANDBOX=%x,%x,%d", mem.Base(), mem.Size(), os.Getpid())},
+		Stderr:     diagW,
+		ExtraFiles: []*os.File{memFile}, // fd 3
+		SysProcAttr: &syscall.SysProcAttr{
+			Pdeathsig: syscall.SIGKILL,
+			PidFD:     &pidfd,
+		},
+	}
+	err = cmd.Start()
+	diagW.Close()
+	if err != nil {
+		return nil, fmt.Errorf("sandbox: starting process: %w", err)
+	}
+	p := &Process{mem: mem, cmd: cmd, pidfd: pidfd, done: make(chan struct{})}
+	diag := make(chan string, 1)
+	go func() {
+		b, _ := io.ReadAll(io.LimitReader(diagR, 4096))
+		diag <- strings.TrimSpace(string(bytes.ToValidUTF8(b, nil)))
+	}()
+	go p.reap()
+
+	if err := p.awaitBoot(); err != nil {
+		p.Kill()
+		<-p.done
+		if msg := <-diag; msg != "" {
+			err = fmt.Errorf("%w (%s)", err, msg)
+		}
+		return nil, err
+	}
+	return p, nil
+}
+
+// awaitBoot waits until the stub has installed the seccomp filter, then
+// takes the filter's notification fd.
+func (p *Process) awaitBoot() error {
+	b := p.mem.Raw(p.mem.Base(), BootSize)
+	status := (*uint32)(unsafe.Pointer(&b[bootOffStatus]))
+	deadline := time.Now().Add(startTimeout)
+	for {
+		switch atomic.LoadUint32(status) {
+		case bootReady:
+			nfd := int(*(*uint32)(unsafe.Pointer(&b[bootOffNotifyFD])))
+			fd, err := unix.PidfdGetfd(p.pidfd, nfd, 0)
+			if err != nil {
+				return fmt.Errorf("sandbox: cannot take the seccomp listener from the sandbox: %w", err)
+			}
+			go p.watchSeccomp(fd)
+			return nil
+		case bootFailed:
+			errno := syscall.Errno(*(*uint32)(unsafe.Pointer(&b[bootOffError])))
+			step := *(*uint32)(unsafe.Pointer(&b[bootOffStep]))
+			what := map[uint32]string{1: "PR_SET_NO_NEW_PRIVS", 2: "installing the seccomp filter"}[step]
+			return fmt.Errorf("sandbox: %s failed: %w", what, errno)
+		}
+		select {
+		case <-p.done:
+			return errors.New("sandbox: process exited while starting")
+		default:
+		}
+		if time.Now().After(deadline) {
+			return errors.New("sandbox: process did not start in time")
+		}
+		futex.Wait(status, bootStarting, 5*time.Millisecond)
+	}
+}
+
+// seccompNotif is struct seccomp_notif.
+type seccompNotif struct {
+	ID    uint64
+	Pid   uint32
+	Flags uint32
+	Nr    int32
+	Arch  uint32
+	IP    uint64
+	Args  [6]uint64
+}
+
+// watchSeccomp receives the filter's notifications. Each one is a call
+// outside the allowlist; the call has not happened yet and never will: the
+// process is killed before any answer is sent.
+func (p *Process) watchSeccomp(fd int) {
+	defer unix.Close(fd)
+	for {
+		fds := []unix.PollFd{{Fd: int32(fd), Events: unix.POLLIN}}
+		if _, err := unix.Poll(fds, -1); err != nil {
+			if err == unix.EINTR {
+				continue
+			}
+			return
+		}
+		if fds[0].Revents&unix.POLLIN != 0 {
+			var n seccompNotif
+			_, _, errno := unix.Syscall(unix.SYS_IOCTL, uintptr(fd), unix.SECCOMP_IOCTL_NOTIF_RECV, uintptr(unsafe.Pointer(&n)))
+			if errno == 0 {
+				f := &Forbidden{Nr: uint32(n.Nr), Name: SyscallName(uint32(n.Nr))}
+				p.forbidden.CompareAndSwap(nil, f)
+				p.Kill()
+			}
+			continue
+		}
+		if fds[0].Revents&(unix.POLLHUP|unix.POLLERR|unix.POLLNVAL) != 0 {
+			return
+		}
+	}
+}
+
+func (p *Process) reap() {
+	p.cmd.Wait()
+	if ws, ok := p.cmd.ProcessState.Sys().(syscall.WaitStatus); ok {
+		p.status = ws
+	}
+	unix.Close(p.pidfd)
+	p.pidfd = -1
+	close(p.done)
+}
+
+// Pid is the Linux process id of the sandbox.
+func (p *Process) Pid() int { return p.cmd.Process.Pid }
+
+// Kill ends the process at once. It is safe to call at any time, and more
+// than once.
+func (p *Process) Kill() { p.Signal(unix.SIGKILL) }
+
+// Signal delivers a Linux signal to the sandbox process, unless it has
+// already been reaped.
+func (p *Process) Signal(sig unix.Signal) error {
+	select {
+	case <-p.done:
+		return os.ErrProcessDone
+	default:
+	}
+	return p.cmd.Process.Signal(sig)
+}
+
+// Done is closed once the process has exited and been reaped.
+func (p *Process) Done() <-chan struct{} { return p.done }
+
+// Wait blocks until the process has exited.
+func (p *Process) Wait() Exit {
+	<-p.done
+	return Exit{Status: p.status, Forbidden: p.forbidden.Load()}
+}

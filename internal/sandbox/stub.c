@@ -1,0 +1,166 @@
+// The sandbox stub: the first code that runs in a sandbox process.
+//
+// The supervisor starts a sandbox by re-executing its own binary with
+// _CLOUDABI_SANDBOX in the environment. This constructor runs before the Go
+// runtime is initialised, turns the process into an address space holding
+// only guest memory and this binary's own pages, installs the seccomp filter,
+// and jumps to the guest's entry point. It never returns to Go, so nothing of
+// the Go runtime ever runs in a sandbox process.
+//
+// Everything the stub needs was prepared by the supervisor in the boot block
+// at the start of guest memory (see boot.go for the layout).
+
+#define _GNU_SOURCE
+#include <errno.h>
+#include <linux/filter.h>
+#include <linux/futex.h>
+#include <linux/seccomp.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "boot.h"
+
+// Exit statuses of a stub that fails before the guest starts. The
+// supervisor turns them into an error; the guest never sees them.
+#define STUB_EXIT_FAILED 125
+
+static void stub_fail(const char *what) {
+	// fd 2 is a pipe read by the supervisor until the stub closes it.
+	char buf[256];
+	size_t n = 0;
+	const char *parts[] = {"sandbox: ", what, ": ", strerror(errno), "\n"};
+	for (size_t i = 0; i < sizeof(parts) / sizeof(parts[0]); i++) {
+		size_t l = strlen(parts[i]);
+		if (n + l > sizeof(buf)) l = sizeof(buf) - n;
+		memcpy(buf + n, parts[i], l);
+		n += l;
+	}
+	(void)!write(2, buf, n);
+	_exit(STUB_EXIT_FAILED);
+}
+
+// After fd 2 is closed, failures are reported through the boot block.
+static void stub_fail_boot(volatile struct cloudabi_boot *b, uint32_t step) {
+	b->error = (uint32_t)errno;
+	b->failed_step = step;
+	__atomic_store_n(&b->status, CLOUDABI_BOOT_FAILED, __ATOMIC_RELEASE);
+	syscall(SYS_futex, &b->status, FUTEX_WAKE, 1, NULL, NULL, 0);
+	_exit(STUB_EXIT_FAILED);
+}
+
+void cloudabi_sandbox_stub(void) {
+	const char *env = getenv("_CLOUDABI_SANDBOX");
+	if (env == NULL) return;
+
+	char *end;
+	errno = 0;
+	uint64_t base = strtoull(env, &end, 16);
+	if (*end != ',') { errno = EINVAL; stub_fail("bad _CLOUDABI_SANDBOX"); }
+	uint64_t size = strtoull(end + 1, &end, 16);
+	if (*end != ',') { errno = EINVAL; stub_fail("bad _CLOUDABI_SANDBOX"); }
+	pid_t parent = (pid_t)strtol(end + 1, &end, 10);
+	if (*end != '\0') { errno = EINVAL; stub_fail("bad _CLOUDABI_SANDBOX"); }
+
+	// Die with the supervisor. The check after prctl closes the race with
+	// a supervisor that died before it.
+	if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0) stub_fail("PR_SET_PDEATHSIG");
+	if (getppid() != parent) _exit(STUB_EXIT_FAILED);
+
+	// Signals the guest raises get their default action, as on a fresh
+	// CloudABI process: nothing the supervisor ignored or blocked leaks
+	// in. No core files are written for guest crashes.
+	for (int sig = 1; sig < NSIG; sig++) signal(sig, SIG_DFL);
+	sigset_t none;
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+	struct rlimit nocore = {0, 0};
+	setrlimit(RLIMIT_CORE, &nocore);
+
+	// Guest memory: the memfd inherited as fd 3, over the whole region,
+	// inaccessible until the protection table says otherwise.
+	void *p = mmap((void *)base, size, PROT_NONE, MAP_SHARED | MAP_FIXED_NOREPLACE, 3, 0);
+	if (p == MAP_FAILED) stub_fail("mapping guest memory");
+	if ((uint64_t)p != base) { errno = EEXIST; stub_fail("mapping guest memory"); }
+	if (mprotect(p, CLOUDABI_BOOT_SIZE, PROT_READ | PROT_WRITE) != 0) stub_fail("mprotect boot block");
+
+	volatile struct cloudabi_boot *b = p;
+	if (b->magic != CLOUDABI_BOOT_MAGIC) { errno = EINVAL; stub_fail("boot block"); }
+	uint64_t entry = b->entry, sp = b->sp, auxv = b->auxv, fsbase = b->fsbase;
+	uint64_t nprot = b->nprot, nfilter = b->nfilter;
+	if (nprot > CLOUDABI_BOOT_MAX_PROT || nfilter == 0 || nfilter > CLOUDABI_BOOT_MAX_FILTER) {
+		errno = EINVAL;
+		stub_fail("boot block");
+	}
+	for (uint64_t i = 0; i < nprot; i++) {
+		uint64_t addr = b->prot[i].addr, len = b->prot[i].len;
+		if (addr < base + CLOUDABI_BOOT_SIZE || len > size || addr - base > size - len) {
+			errno = ERANGE;
+			stub_fail("boot protection table");
+		}
+		if (mprotect((void *)addr, len, (int)b->prot[i].prot) != 0) stub_fail("mprotect");
+	}
+	struct sock_filter filter[CLOUDABI_BOOT_MAX_FILTER];
+	for (uint64_t i = 0; i < nfilter; i++) {
+		filter[i].code = b->filter[i].code;
+		filter[i].jt = b->filter[i].jt;
+		filter[i].jf = b->filter[i].jf;
+		filter[i].k = b->filter[i].k;
+	}
+	struct sock_fprog prog = {.len = (unsigned short)nfilter, .filter = filter};
+
+	// No file descriptors survive: not the memfd (its mapping stays), not
+	// the diagnostics pipe, not anything inherited by accident.
+	if (syscall(SYS_close_range, 0, ~0U, 0) != 0) stub_fail("close_range");
+
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) stub_fail_boot(b, 1);
+	// The listener fd is the lowest free number, 0; the supervisor takes
+	// its own copy with pidfd_getfd once the status is READY.
+	long nfd = syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, SECCOMP_FILTER_FLAG_NEW_LISTENER, &prog);
+	if (nfd < 0) stub_fail_boot(b, 2);
+
+	// From here on only the allowlist works: futex, mprotect and
+	// arch_prctl(ARCH_SET_FS) are all that is left to do.
+	b->notify_fd = (uint32_t)nfd;
+	__atomic_store_n(&b->status, CLOUDABI_BOOT_READY, __ATOMIC_RELEASE);
+	syscall(SYS_futex, &b->status, FUTEX_WAKE, 1, NULL, NULL, 0);
+	syscall(SYS_mprotect, (void *)base, CLOUDABI_BOOT_SIZE, PROT_NONE);
+
+	// Set the FS base to the guest thread area and enter the guest with
+	// the auxv pointer as first argument. After arch_prctl, the C library
+	// (whose TLS lives at the old FS base) must not be touched again.
+	register uint64_t r_sp __asm__("r12") = sp;
+	register uint64_t r_auxv __asm__("r13") = auxv;
+	register uint64_t r_entry __asm__("r14") = entry;
+	register uint64_t r_fs __asm__("rsi") = fsbase;
+	__asm__ volatile(
+		"mov $0x1002, %%edi\n\t" // ARCH_SET_FS
+		"mov $158, %%eax\n\t"    // SYS_arch_prctl
+		"syscall\n\t"
+		"mov %%r12, %%rsp\n\t"
+		"mov %%r13, %%rdi\n\t"
+		"xor %%eax, %%eax\n\t"
+		"xor %%ebx, %%ebx\n\t"
+		"xor %%ecx, %%ecx\n\t"
+		"xor %%edx, %%edx\n\t"
+		"xor %%esi, %%esi\n\t"
+		"xor %%ebp, %%ebp\n\t"
+		"xor %%r8d, %%r8d\n\t"
+		"xor %%r9d, %%r9d\n\t"
+		"xor %%r10d, %%r10d\n\t"
+		"xor %%r11d, %%r11d\n\t"
+		"xor %%r12d, %%r12d\n\t"
+		"xor %%r13d, %%r13d\n\t"
+		"xor %%r15d, %%r15d\n\t"
+		"jmp *%%r14\n\t"
+		:
+		: "r"(r_sp), "r"(r_auxv), "r"(r_entry), "r"(r_fs)
+		: "memory");
+	__builtin_unreachable();
+}

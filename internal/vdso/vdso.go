@@ -1,0 +1,271 @@
+// Package vdso builds the virtual dynamic shared object that the runtime maps
+// into every CloudABI process.
+//
+// CloudABI programs never trap into a kernel themselves: the C library looks
+// up one function per system call, named cloudabi_sys_<name>, in the ELF image
+// that the auxiliary vector entry AT_SYSINFO_EHDR points to. Ours is generated
+// here, in memory: a minimal ELF64 shared object with a PT_DYNAMIC segment
+// (DT_HASH, DT_SYMTAB, DT_STRTAB, DT_STRSZ, DT_SYMENT) and a text section in
+// which every system call is a 16-byte stub that loads its number and jumps to
+// one common routine. That routine copies the arguments into the calling
+// thread's mailbox (see internal/transport) and waits for the supervisor.
+//
+// Outputs need no code of their own: every output of a CloudABI system call is
+// written through a pointer argument, and the supervisor writes it directly
+// into guest memory before it answers.
+package vdso
+
+import (
+	"encoding/binary"
+
+	"github.com/cloudabi-go/cloudabi/abi"
+	"github.com/cloudabi-go/cloudabi/internal/transport"
+)
+
+// Layout of the generated image. Addresses are relative to the image base;
+// the image is position independent.
+const (
+	ehdrSize   = 64
+	phdrSize   = 56
+	symSize    = 24
+	dynSize    = 16
+	stubSize   = 16
+	nbucket    = 17
+	SymbolBase = "cloudabi_sys_"
+)
+
+// commonAMD64 is the routine every stub jumps to, with the system call number
+// in %eax and a seventh argument, if any, in %r10. Assembled from:
+//
+//	mov  %fs:0x40, %r11            # this thread's mailbox (transport.FSMailboxPointer)
+//	mov  %rax, 8(%r11)             # Nr
+//	mov  %rdi..%r9, 16..56(%r11)   # Args[0..5]
+//	mov  %r10, 64(%r11)            # Args[6]
+//	movq $0, 80(%r11)              # Post = 0
+//	mov  %r11, %r8
+//	mov  $1, %ecx; xchg %ecx, (%r8)  # State = Request, with a full barrier
+//	cmpl $0, 112(%r8); je 1f       # supervisor asleep? then wake it:
+//	futex(%r8, FUTEX_WAKE, 1)
+//	1: mov $spinCount, %ecx        # spin a little: the reply is usually quick
+//	2: cmpl $1, (%r8); jne 5f
+//	   pause; dec %ecx; jnz 2b
+//	mov $1, %eax; xchg %eax, 4(%r8)  # GuestWaiting = 1, with a full barrier
+//	3: cmpl $1, (%r8); jne 4f
+//	   futex(%r8, FUTEX_WAIT, 1, NULL); jmp 3b
+//	4: movl $0, 4(%r8)             # GuestWaiting = 0
+//	5: if Post != 0: syscall(Post, PostArgs[0..2])
+//	   movzwl 72(%r8), %eax        # Result
+//	   ret
+//
+// Each side stores its own flag or the state with a locked instruction
+// before it reads the other's (Dekker's pattern), so a wake-up is never
+// lost while neither side makes a futex call it does not need. The futex
+// calls are not FUTEX_PRIVATE: the supervisor waits on the same word
+// through its own mapping of the memfd.
+var commonAMD64 = []byte{
+	0x64, 0x4c, 0x8b, 0x1c, 0x25, transport.FSMailboxPointer, 0x00, 0x00, 0x00,
+	0x49, 0x89, 0x43, transport.OffNr,
+	0x49, 0x89, 0x7b, transport.OffArgs + 0*8,
+	0x49, 0x89, 0x73, transport.OffArgs + 1*8,
+	0x49, 0x89, 0x53, transport.OffArgs + 2*8,
+	0x49, 0x89, 0x4b, transport.OffArgs + 3*8,
+	0x4d, 0x89, 0x43, transport.OffArgs + 4*8,
+	0x4d, 0x89, 0x4b, transport.OffArgs + 5*8,
+	0x4d, 0x89, 0x53, transport.OffArgs + 6*8,
+	0x49, 0xc7, 0x43, transport.OffPost, 0x00, 0x00, 0x00, 0x00,
+	0x4d, 0x89, 0xd8,
+	0xb9, transport.StateRequest, 0x00, 0x00, 0x00,
+	0x41, 0x87, 0x08, // xchg %ecx, State
+	0x41, 0x83, 0x78, transport.OffSupervisorWaiting, 0x00,
+	0x74, 0x14, // je 1f
+	0xb8, 0xca, 0x00, 0x00, 0x00, // mov $SYS_futex, %eax
+	0x4c, 0x89, 0xc7,
+	0xbe, 0x01, 0x00, 0x00, 0x00, // FUTEX_WAKE
+	0xba, 0x01, 0x00, 0x00, 0x00,
+	0x0f, 0x05,
+	// 1:
+	0xb9, spinCount & 0xff, spinCount >> 8 & 0xff, spinCount >> 16 & 0xff, 0x00,
+	// 2:
+	0x41, 0x83, 0x38, transport.StateRequest,
+	0x75, 0x33, // jne 5f
+	0xf3, 0x90, // pause
+	0xff, 0xc9,
+	0x75, 0xf4, // jnz 2b
+	0xb8, 0x01, 0x00, 0x00, 0x00,
+	0x41, 0x87, 0x40, transport.OffGuestWaiting,
+	// 3:
+	0x41, 0x83, 0x38, transport.StateRequest,
+	0x75, 0x16, // jne 4f
+	0xb8, 0xca, 0x00, 0x00, 0x00,
+	0x4c, 0x89, 0xc7,
+	0x31, 0xf6, // FUTEX_WAIT
+	0xba, transport.StateRequest, 0x00, 0x00, 0x00,
+	0x45, 0x31, 0xd2,
+	0x0f, 0x05,
+	0xeb, 0xe4, // jmp 3b
+	// 4:
+	0x41, 0xc7, 0x40, transport.OffGuestWaiting, 0x00, 0x00, 0x00, 0x00,
+	// 5:
+	0x49, 0x8b, 0x40, transport.OffPost,
+	0x48, 0x85, 0xc0,
+	0x74, 0x0e, // jz 6f
+	0x49, 0x8b, 0x78, transport.OffPostArgs + 0*8,
+	0x49, 0x8b, 0x70, transport.OffPostArgs + 1*8,
+	0x49, 0x8b, 0x50, transport.OffPostArgs + 2*8,
+	0x0f, 0x05,
+	// 6:
+	0x41, 0x0f, 0xb7, 0x40, transport.OffResult,
+	0xc3,
+}
+
+// spinCount is how many times a guest thread checks for the reply before
+// it sleeps: a few microseconds, longer than most calls take.
+const spinCount = 0x1000
+
+// Image is a built vDSO.
+type Image struct {
+	Bytes []byte
+	// Text and TextEnd bound the executable code, relative to the base.
+	Text, TextEnd uint64
+	// Symbols maps each exported symbol name to its offset from the base.
+	Symbols map[string]uint64
+}
+
+// BuildAMD64 returns the x86-64 vDSO exporting every system call of the ABI.
+func BuildAMD64() *Image {
+	n := int(abi.NumSyscalls)
+	names := make([]string, n)
+	for i := range names {
+		names[i] = SymbolBase + abi.Syscall(i).String()
+	}
+
+	// Offsets of each part, in file order.
+	phoff := uint64(ehdrSize)
+	hashOff := align(phoff+2*phdrSize, 8)
+	nsyms := n + 1 // symbol 0 is the undefined symbol
+	hashSize := uint64(4 * (2 + nbucket + nsyms))
+	symOff := align(hashOff+hashSize, 8)
+	strOff := symOff + uint64(nsyms*symSize)
+	strtab := []byte{0}
+	nameOff := make([]uint32, n)
+	for i, name := range names {
+		nameOff[i] = uint32(len(strtab))
+		strtab = append(strtab, name...)
+		strtab = append(strtab, 0)
+	}
+	dynOff := align(strOff+uint64(len(strtab)), 8)
+	dyn := [][2]uint64{
+		{4, hashOff},              // DT_HASH
+		{5, strOff},               // DT_STRTAB
+		{6, symOff},               // DT_SYMTAB
+		{10, uint64(len(strtab))}, // DT_STRSZ
+		{11, symSize},             // DT_SYMENT
+		{0, 0},                    // DT_NULL
+	}
+	textOff := align(dynOff+uint64(len(dyn)*dynSize), 16)
+	commonOff := textOff + uint64(n*stubSize)
+	end := commonOff + uint64(len(commonAMD64))
+
+	b := make([]byte, end)
+	le := binary.LittleEndian
+
+	// ELF header.
+	copy(b, []byte{0x7f, 'E', 'L', 'F', 2 /* 64-bit */, 1 /* LE */, 1 /* version */, 17 /* CloudABI */})
+	le.PutUint16(b[16:], 3)  // ET_DYN
+	le.PutUint16(b[18:], 62) // EM_X86_64
+	le.PutUint32(b[20:], 1)  // EV_CURRENT
+	le.PutUint64(b[32:], phoff)
+	le.PutUint16(b[52:], ehdrSize)
+	le.PutUint16(b[54:], phdrSize)
+	le.PutUint16(b[56:], 2)
+	le.PutUint16(b[58:], 64) // e_shentsize, although there are no sections
+
+	// PT_LOAD covering the whole image, and PT_DYNAMIC.
+	ph := b[phoff:]
+	le.PutUint32(ph[0:], 1)    // PT_LOAD
+	le.PutUint32(ph[4:], 5)    // PF_R|PF_X
+	le.PutUint64(ph[32:], end) // p_filesz
+	le.PutUint64(ph[40:], end) // p_memsz
+	le.PutUint64(ph[48:], 4096)
+	ph = b[phoff+phdrSize:]
+	le.PutUint32(ph[0:], 2) // PT_DYNAMIC
+	le.PutUint32(ph[4:], 4) // PF_R
+	le.PutUint64(ph[8:], dynOff)
+	le.PutUint64(ph[16:], dynOff)
+	le.PutUint64(ph[24:], dynOff)
+	le.PutUint64(ph[32:], uint64(len(dyn)*dynSize))
+	le.PutUint64(ph[40:], uint64(len(dyn)*dynSize))
+	le.PutUint64(ph[48:], 8)
+
+	// SysV hash table: nbucket, nchain, buckets, chains.
+	h := b[hashOff:]
+	le.PutUint32(h[0:], nbucket)
+	le.PutUint32(h[4:], uint32(nsyms))
+	buckets := h[8:]
+	chains := h[8+4*nbucket:]
+	for i := n - 1; i >= 0; i-- {
+		sym := uint32(i + 1)
+		bkt := elfHash(names[i]) % nbucket
+		le.PutUint32(chains[4*sym:], le.Uint32(buckets[4*bkt:]))
+		le.PutUint32(buckets[4*bkt:], sym)
+	}
+
+	// Symbols: STB_GLOBAL, STT_FUNC, STV_DEFAULT, defined in section 1 (any
+	// non-zero index: consumers only test for SHN_UNDEF).
+	syms := make(map[string]uint64, n)
+	for i := 0; i < n; i++ {
+		s := b[symOff+uint64((i+1)*symSize):]
+		addr := textOff + uint64(i*stubSize)
+		le.PutUint32(s[0:], nameOff[i])
+		s[4] = 1<<4 | 2 // STB_GLOBAL, STT_FUNC
+		s[5] = 0        // STV_DEFAULT
+		le.PutUint16(s[6:], 1)
+		le.PutUint64(s[8:], addr)
+		le.PutUint64(s[16:], stubSize)
+		syms[names[i]] = addr
+	}
+	copy(b[strOff:], strtab)
+	for i, d := range dyn {
+		le.PutUint64(b[dynOff+uint64(i*dynSize):], d[0])
+		le.PutUint64(b[dynOff+uint64(i*dynSize)+8:], d[1])
+	}
+
+	// Stubs: mov $nr, %eax; [mov 8(%rsp), %r10;] jmp common; padded with int3.
+	for i := 0; i < n; i++ {
+		at := textOff + uint64(i*stubSize)
+		s := b[at : at+stubSize]
+		for j := range s {
+			s[j] = 0xcc
+		}
+		s[0] = 0xb8
+		le.PutUint32(s[1:], uint32(i))
+		p := 5
+		if abi.Syscalls[i].NumArgs > 6 {
+			// The seventh argument is on the stack above the return
+			// address. Only stubs that take one read it: a thread's
+			// first frame may sit at the very top of its stack.
+			p += copy(s[p:], []byte{0x4c, 0x8b, 0x54, 0x24, 0x08})
+		}
+		s[p] = 0xe9
+		le.PutUint32(s[p+1:], uint32(int32(int64(commonOff)-int64(at)-int64(p+5))))
+	}
+	copy(b[commonOff:], commonAMD64)
+
+	return &Image{Bytes: b, Text: textOff, TextEnd: end, Symbols: syms}
+}
+
+func align(v, a uint64) uint64 { return (v + a - 1) &^ (a - 1) }
+
+// elfHash is the System V ABI symbol hash function.
+func elfHash(name string) uint32 {
+	var h uint32
+	for i := 0; i < len(name); i++ {
+		h = h<<4 + uint32(name[i])
+		g := h & 0xf0000000
+		if g != 0 {
+			h ^= g >> 24
+		}
+		h &^= g
+	}
+	return h
+}
