@@ -1,0 +1,40 @@
+package config_test
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/cloudabi-go/cloudabi/argdata"
+	"github.com/cloudabi-go/cloudabi/config"
+)
+
+func ExampleParse() {
+	const hello = `%TAG ! tag:nuxi.nl,2015:cloudabi/
+---
+- !fd stdout
+- !fd stdout
+- !fd stdout
+`
+	cfg, err := config.Parse(strings.NewReader(hello), "hello.yaml")
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	fmt.Println("argdata:", cfg.Argdata)
+	for i, g := range cfg.Grants {
+		fmt.Printf("guest fd %d: %v\n", i, g)
+	}
+	enc, _ := argdata.Marshal(cfg.Argdata)
+	fmt.Printf("encoded: % x\n", enc)
+	// Output:
+	// argdata: [!fd 0, !fd 0, !fd 0]
+	// guest fd 0: host fd 1 (hello.yaml:3:3)
+	// encoded: 07 85 03 00 00 00 00 85 03 00 00 00 00 85 03 00 00 00 00
+}
+
+func ExampleError() {
+	_, err := config.Parse(strings.NewReader("- !fd stdin\n"), "config.yaml")
+	fmt.Println(err)
+	// Output:
+	// config.yaml:1:3: unknown descriptor name "stdin" for !fd (names are stdout and stderr; write !fd 0 for standard input)
+}

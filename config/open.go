@@ -1,0 +1,178 @@
+package config
+
+import (
+	"fmt"
+	"os"
+
+	"golang.org/x/sys/unix"
+)
+
+// Access says which rights the program should get on an opened grant.
+type Access int
+
+const (
+	// AccessInherited is for a launcher descriptor (!fd): its rights are
+	// to be derived from the kind of object it refers to and the mode it
+	// was opened with.
+	AccessInherited Access = iota
+	// AccessReadOnlyFile is for a file opened read-only (!file on anything
+	// but a directory, and !executable).
+	AccessReadOnlyFile
+	// AccessDirectory is for a directory (!file on a directory): full
+	// directory rights, so that files beneath it can be opened.
+	AccessDirectory
+)
+
+func (a Access) String() string {
+	switch a {
+	case AccessInherited:
+		return "inherited"
+	case AccessReadOnlyFile:
+		return "read-only file"
+	case AccessDirectory:
+		return "directory"
+	}
+	return fmt.Sprintf("Access(%d)", int(a))
+}
+
+// OpenFile is an opened grant.
+type OpenFile struct {
+	// File is a descriptor of the launcher's own (close-on-exec), which
+	// the caller owns and must close.
+	File   *os.File
+	Access Access
+	Grant  Grant
+}
+
+// Open opens every grant, in order, so that result[i] belongs to guest
+// descriptor i.
+//
+// Launcher descriptors (!fd) are duplicated with F_DUPFD_CLOEXEC, so every
+// OpenFile.File can be closed independently of the original; a descriptor
+// that is not open is an error. Paths (!file) are opened close-on-exec: a
+// directory with O_RDONLY|O_DIRECTORY (an ordinary descriptor, usable with
+// openat), anything else with O_RDONLY|O_NOCTTY (and without blocking on a
+// FIFO that has no writer). exe is the program's already open executable,
+// duplicated for !executable; it may be nil if the configuration does not
+// use !executable.
+//
+// On failure Open closes whatever it opened and returns an *Error located at
+// the grant, such as "config.yaml:4:9: cannot open /nonexistent: no such
+// file or directory".
+func (c *Config) Open(exe *os.File) ([]OpenFile, error) {
+	files := make([]OpenFile, 0, len(c.Grants))
+	for _, g := range c.Grants {
+		f, access, err := openGrant(g, exe)
+		if err != nil {
+			for _, of := range files {
+				of.File.Close()
+			}
+			return nil, err
+		}
+		files = append(files, OpenFile{File: f, Access: access, Grant: g})
+	}
+	return files, nil
+}
+
+// dupFD duplicates fd close-on-exec, above the standard descriptors.
+func dupFD(fd uintptr) (int, error) {
+	for {
+		nfd, err := unix.FcntlInt(fd, unix.F_DUPFD_CLOEXEC, 3)
+		if err != unix.EINTR {
+			return nfd, err
+		}
+	}
+}
+
+func openGrant(g Grant, exe *os.File) (*os.File, Access, error) {
+	switch g.Kind {
+	case GrantHostFD:
+		nfd, err := dupFD(uintptr(g.HostFD))
+		if err == unix.EBADF {
+			return nil, 0, &Error{Pos: g.Pos, Msg: fmt.Sprintf("descriptor %d is not open in the launcher", g.HostFD), Err: err}
+		}
+		if err != nil {
+			return nil, 0, &Error{Pos: g.Pos, Msg: fmt.Sprintf("cannot duplicate descriptor %d: %v", g.HostFD, err), Err: err}
+		}
+		return os.NewFile(uintptr(nfd), fmt.Sprintf("fd %d", g.HostFD)), AccessInherited, nil
+
+	case GrantFile:
+		return openPath(g)
+
+	case GrantExecutable:
+		if exe == nil {
+			return nil, 0, &Error{Pos: g.Pos, Msg: "!executable is used, but no executable is available"}
+		}
+		rc, err := exe.SyscallConn()
+		if err != nil {
+			return nil, 0, &Error{Pos: g.Pos, Msg: fmt.Sprintf("cannot duplicate the executable: %v", err), Err: err}
+		}
+		nfd := -1
+		var derr error
+		if err := rc.Control(func(fd uintptr) { nfd, derr = dupFD(fd) }); err != nil {
+			derr = err
+		}
+		if derr != nil {
+			return nil, 0, &Error{Pos: g.Pos, Msg: fmt.Sprintf("cannot duplicate the executable: %v", derr), Err: derr}
+		}
+		return os.NewFile(uintptr(nfd), exe.Name()), AccessReadOnlyFile, nil
+	}
+	return nil, 0, &Error{Pos: g.Pos, Msg: fmt.Sprintf("unknown grant kind %v", g.Kind)}
+}
+
+func openPath(g Grant) (*os.File, Access, error) {
+	fail := func(err error) (*os.File, Access, error) {
+		return nil, 0, &Error{Pos: g.Pos, Msg: fmt.Sprintf("cannot open %s: %v", g.Path, err), Err: err}
+	}
+	var st unix.Stat_t
+	if err := statRetry(g.Path, &st); err != nil {
+		return fail(err)
+	}
+	if st.Mode&unix.S_IFMT == unix.S_IFDIR {
+		fd, err := openRetry(g.Path, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC)
+		if err != nil {
+			return fail(err)
+		}
+		return os.NewFile(uintptr(fd), g.Path), AccessDirectory, nil
+	}
+	// O_NONBLOCK keeps a FIFO without a writer from hanging the launcher;
+	// it is cleared again right away.
+	fd, err := openRetry(g.Path, unix.O_RDONLY|unix.O_NOCTTY|unix.O_CLOEXEC|unix.O_NONBLOCK)
+	if err != nil {
+		return fail(err)
+	}
+	access := AccessReadOnlyFile
+	flags, err := unix.FcntlInt(uintptr(fd), unix.F_GETFL, 0)
+	if err == nil {
+		_, err = unix.FcntlInt(uintptr(fd), unix.F_SETFL, flags&^unix.O_NONBLOCK)
+	}
+	if err == nil {
+		// The path may have been replaced by a directory since the stat.
+		err = unix.Fstat(fd, &st)
+		if err == nil && st.Mode&unix.S_IFMT == unix.S_IFDIR {
+			access = AccessDirectory
+		}
+	}
+	if err != nil {
+		unix.Close(fd)
+		return fail(err)
+	}
+	return os.NewFile(uintptr(fd), g.Path), access, nil
+}
+
+func statRetry(path string, st *unix.Stat_t) error {
+	for {
+		if err := unix.Stat(path, st); err != unix.EINTR {
+			return err
+		}
+	}
+}
+
+func openRetry(path string, flags int) (int, error) {
+	for {
+		fd, err := unix.Open(path, flags, 0)
+		if err != unix.EINTR {
+			return fd, err
+		}
+	}
+}
