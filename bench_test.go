@@ -1,0 +1,93 @@
+package cloudabi_test
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/cloudabi-go/cloudabi"
+	"github.com/cloudabi-go/cloudabi/argdata"
+	"github.com/cloudabi-go/cloudabi/internal/guestbuild"
+	"golang.org/x/sys/unix"
+)
+
+// BenchmarkFdWrite measures a one-byte fd_write to /dev/null from a guest
+// against the same write(2) made natively, in one run, and reports both
+// and their ratio. The guest makes b.N calls in one process; the process
+// start (a few milliseconds) is included, which at the default benchtime
+// adds well under 1% to the guest figure.
+func BenchmarkFdWrite(b *testing.B) {
+	prog, err := cloudabi.Open(guestbuild.Build(b, "testdata/guests/nullsyscall.c"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer prog.Close()
+	null, err := os.OpenFile("/dev/null", os.O_WRONLY, 0)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer null.Close()
+
+	// Native: write(2) of one byte, b.N times.
+	one := []byte{'x'}
+	start := time.Now()
+	for i := 0; i < b.N; i++ {
+		if _, err := unix.Write(int(null.Fd()), one); err != nil {
+			b.Fatal(err)
+		}
+	}
+	native := time.Since(start)
+
+	// Guest: fd_write of one byte, b.N times.
+	dup, err := os.OpenFile("/dev/null", os.O_WRONLY, 0)
+	if err != nil {
+		b.Fatal(err)
+	}
+	ad, _ := argdata.Marshal(argdata.Map{
+		{Key: argdata.Str("out"), Value: argdata.FD(0)},
+		{Key: argdata.Str("n"), Value: argdata.IntOf(int64(b.N))},
+	})
+	start = time.Now()
+	proc, err := prog.Start(ad, []cloudabi.FD{{File: dup}}, nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	st := proc.Wait()
+	guest := time.Since(start)
+	if !st.Exited || st.Code != 0 {
+		b.Fatalf("guest: %v", st)
+	}
+
+	perNative := float64(native.Nanoseconds()) / float64(b.N)
+	perGuest := float64(guest.Nanoseconds()) / float64(b.N)
+	b.ReportMetric(perGuest, "guest-ns/write")
+	b.ReportMetric(perNative, "native-ns/write")
+	b.ReportMetric(perGuest/perNative, "guest/native")
+}
+
+// BenchmarkHelloStartup measures the time from starting cloudabi-run to
+// the exit of examples/hello, and, for comparison, starting /bin/true.
+func BenchmarkHelloStartup(b *testing.B) {
+	hello := guestbuild.Build(b, "examples/hello/hello.c")
+	bin := filepath.Join(b.TempDir(), "cloudabi-run")
+	if out, err := exec.Command("go", "build", "-o", bin, "./cmd/cloudabi-run").CombinedOutput(); err != nil {
+		b.Fatalf("go build: %v\n%s", err, out)
+	}
+	config := filepath.Join(guestbuild.RepoRoot(), "examples/hello/hello.yaml")
+	run := func(name string, args ...string) time.Duration {
+		start := time.Now()
+		for i := 0; i < b.N; i++ {
+			cmd := exec.Command(name, args...)
+			if err := cmd.Run(); err != nil {
+				b.Fatalf("%s: %v", name, err)
+			}
+		}
+		return time.Since(start)
+	}
+	native := run("/bin/true")
+	guest := run(bin, "--config", config, hello)
+	b.ReportMetric(float64(guest.Microseconds())/float64(b.N), "cloudabi-run-µs/run")
+	b.ReportMetric(float64(native.Microseconds())/float64(b.N), "bin-true-µs/run")
+}
