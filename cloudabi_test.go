@@ -250,3 +250,43 @@ func TestOpenRejectsNonExecutables(t *testing.T) {
 		}
 	}
 }
+
+// TestSyscallErrors runs a guest that makes system calls with bad
+// arguments and checks each errno.
+func TestSyscallErrors(t *testing.T) {
+	out, read := outputFile(t)
+	ro, err := os.Open(guestbuild.Build(t, "testdata/guests/exit.c"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	prog, err := cloudabi.Open(guestbuild.Build(t, "testdata/guests/errors.c"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer prog.Close()
+	ad, _ := argdata.Marshal(argdata.Map{
+		{Key: argdata.Str("out"), Value: argdata.FD(0)},
+		{Key: argdata.Str("ro"), Value: argdata.FD(1)},
+	})
+	proc, err := prog.Start(ad, []cloudabi.FD{{File: out, Rights: abi.RightFdWrite | abi.RightFileStatFget}, {File: ro, Rights: kernelReadOnly}}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st := proc.Wait()
+	report := read()
+	lines := strings.Split(strings.TrimSpace(report), "\n")
+	if len(lines) < 30 {
+		t.Errorf("only %d checks reported:\n%s", len(lines), report)
+	}
+	for _, l := range lines {
+		if !strings.HasPrefix(l, "ok ") {
+			t.Errorf("%s", l)
+		}
+	}
+	if !st.Exited || st.Code != 0 {
+		t.Errorf("status %v, want exit 0", st)
+	}
+}
+
+// kernelReadOnly is what the launcher grants a !file: read, seek, stat.
+const kernelReadOnly = abi.RightFdRead | abi.RightFdSeek | abi.RightFdTell | abi.RightFileStatFget

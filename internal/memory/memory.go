@@ -184,14 +184,15 @@ func (m *Memory) Map(addr, length uint64, prot Prot, fixed bool) (uint64, error)
 	return addr, nil
 }
 
-// Protect changes the protection of a range that must be mapped throughout.
+// Protect changes the protection of a range that must be mapped throughout;
+// a range that is not (or lies outside the region) is ErrFault.
 func (m *Memory) Protect(addr, length uint64, prot Prot) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	if !m.rangeOK(addr, length) {
+	if addr%PageSize != 0 || length%PageSize != 0 || length == 0 || addr+length < addr {
 		return ErrInvalid
 	}
-	if m.overlap(addr, addr+length) != length {
+	if !m.rangeOK(addr, length) || m.overlap(addr, addr+length) != length {
 		return ErrFault
 	}
 	m.set(addr, addr+length, prot, true)
