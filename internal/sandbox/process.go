@@ -58,10 +58,6 @@ func Start(mem *memory.Memory, e Entry) (*Process, error) {
 	if err := writeBoot(mem, e, filter); err != nil {
 		return nil, err
 	}
-	exe, err := os.Executable()
-	if err != nil {
-		return nil, fmt.Errorf("sandbox: cannot find own executable: %w", err)
-	}
 	memfd, err := unix.FcntlInt(uintptr(mem.FD()), unix.F_DUPFD_CLOEXEC, 3)
 	if err != nil {
 		return nil, fmt.Errorf("sandbox: %w", err)
@@ -76,7 +72,9 @@ func Start(mem *memory.Memory, e Entry) (*Process, error) {
 
 	pidfd := -1
 	cmd := &exec.Cmd{
-		Path:       exe,
+		// The running binary itself, even if its file has been
+		// replaced or removed since it started.
+		Path:       "/proc/self/exe",
 		Args:       []string{"cloudabi-sandbox"},
 		Env:        []string{fmt.Sprintf("_CLOUDABI_SANDBOX=%x,%x,%d", mem.Base(), mem.Size(), os.Getpid())},
 		Stderr:     diagW,

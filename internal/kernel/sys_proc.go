@@ -1,0 +1,48 @@
+package kernel
+
+import (
+	"github.com/cloudabi-go/cloudabi/abi"
+	"golang.org/x/sys/unix"
+)
+
+// Processes and threads.
+var procSyscalls = map[abi.Syscall]handler{
+	abi.SysProcExit:    sysProcExit,
+	abi.SysProcRaise:   sysProcRaise,
+	abi.SysThreadYield: sysThreadYield,
+}
+
+func sysProcExit(t *thread, c *call) abi.Errno {
+	code := uint32(c.args[0])
+	t.proc.exitCode.CompareAndSwap(nil, &code)
+	t.proc.Kill()
+	return noReply
+}
+
+func sysProcRaise(t *thread, c *call) abi.Errno {
+	sig := abi.Signal(c.args[0])
+	if c.args[0] > 0xff || toLinuxSignal(sig) == 0 {
+		return abi.EINVAL
+	}
+	if t.proc.raise(sig) {
+		return noReply
+	}
+	return abi.ESUCCESS
+}
+
+// raise delivers sig to the process with its default action, and reports
+// whether that action ends the process.
+func (p *Process) raise(sig abi.Signal) bool {
+	fatal := defaultTerminates(sig)
+	if fatal {
+		p.raised.Store(uint32(sig))
+	}
+	p.sb.Signal(toLinuxSignal(sig))
+	return fatal
+}
+
+func sysThreadYield(t *thread, c *call) abi.Errno {
+	// The guest thread is what should yield, not the supervisor.
+	c.post = unix.SYS_SCHED_YIELD
+	return abi.ESUCCESS
+}
