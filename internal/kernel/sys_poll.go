@@ -1,0 +1,6 @@
+package kernel
+
+import "github.com/cloudabi-go/cloudabi/abi"
+
+// poll.
+var pollSyscalls = map[abi.Syscall]handler{}
