@@ -18,6 +18,7 @@ import (
 //
 //	boot block      sandbox.BootSize, the stub's; inaccessible to the guest
 //	vDSO            read + execute
+//	shared area     read + write: the doorbell (internal/transport)
 //	thread area     2 pages read + write; FS base at the second page
 //	start-up data   auxv, argdata, canary, process UUID, [program headers]
 //	(guard page)
@@ -39,9 +40,10 @@ const (
 var vdsoImage = vdso.BuildAMD64()
 
 type image struct {
-	entry   sandbox.Entry
-	tid     abi.Tid
-	mailbox uint64
+	entry         sandbox.Entry
+	tid           abi.Tid
+	shared        uint64
+	area, mailbox uint64
 }
 
 func roundUp(n uint64) uint64 { return (n + pageSize - 1) &^ (pageSize - 1) }
@@ -63,12 +65,16 @@ func buildImage(mem *memory.Memory, exe *loader.Executable, argdata []byte, stac
 	}
 	copy(mem.Raw(vdsoAddr, uint64(len(vdsoImage.Bytes))), vdsoImage.Bytes)
 
-	// Main thread area.
+	// The shared area, and the main thread's area.
+	shared, err := mapAt(transport.SharedSize, memory.ProtRead|memory.ProtWrite)
+	if err != nil {
+		return nil, err
+	}
 	area, err := mapAt(threadAreaPages*pageSize, memory.ProtRead|memory.ProtWrite)
 	if err != nil {
 		return nil, err
 	}
-	fsBase, mailbox, err := initThreadArea(mem, area)
+	fsBase, mailbox, err := initThreadArea(mem, area, shared, 0)
 	if err != nil {
 		return nil, err
 	}
@@ -155,18 +161,22 @@ func buildImage(mem *memory.Memory, exe *loader.Executable, argdata []byte, stac
 	return &image{
 		entry:   sandbox.Entry{PC: loadBase + exe.Entry, SP: sp, Auxv: auxvAddr, FSBase: fsBase},
 		tid:     mainTid,
+		shared:  shared,
+		area:    area,
 		mailbox: mailbox,
 	}, nil
 }
 
-// initThreadArea prepares a thread area of threadAreaPages pages at area:
+// initThreadArea prepares a thread area of threadAreaPages pages at area,
+// for the thread in the given slot of the pending bitmap:
 // the FS base is the start of the last page, whose first word points to
 // itself so that TLS accesses made before the C library has set up TLS read
 // zeroes from the page below instead of faulting. A Linux-style stack
 // canary sits at FS+0x28 and the mailbox pointer at FS+0x40; the mailbox
 // itself follows at FS+0x100.
-func initThreadArea(mem *memory.Memory, area uint64) (fsBase, mailbox uint64, err error) {
+func initThreadArea(mem *memory.Memory, area, shared uint64, slot int) (fsBase, mailbox uint64, err error) {
 	le := binary.LittleEndian
+	clear(mem.Raw(area, threadAreaPages*pageSize))
 	fsBase = area + (threadAreaPages-1)*pageSize
 	mailbox = fsBase + 0x100
 	page := mem.Raw(fsBase, pageSize)
@@ -176,6 +186,9 @@ func initThreadArea(mem *memory.Memory, area uint64) (fsBase, mailbox uint64, er
 	}
 	page[0x28] = 0 // as glibc does: a NUL byte stops string overflows
 	le.PutUint64(page[transport.FSMailboxPointer:], mailbox)
+	mb := mem.Raw(mailbox, transport.Size)
+	le.PutUint32(mb[transport.OffSlot:], uint32(slot))
+	le.PutUint64(mb[transport.OffShared:], shared)
 	return fsBase, mailbox, nil
 }
 

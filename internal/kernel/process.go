@@ -57,13 +57,22 @@ type Process struct {
 	sb  *sandbox.Process
 	fds *fdTable
 
-	mu      sync.Mutex
-	threads map[abi.Tid]*thread
-	nextTid abi.Tid
+	// shared is the guest address of the area where threads ring the
+	// dispatcher's doorbell (see internal/transport).
+	shared uint64
+	// slots maps pending bits to threads; the dispatcher reads it without
+	// taking mu.
+	slots [transport.MaxThreads]atomic.Pointer[thread]
 
-	// servers counts server goroutines plus one for the process itself;
-	// guest memory is released when it drops to zero, so a handler that
-	// is still running never sees its buffers disappear.
+	mu        sync.Mutex
+	threads   map[abi.Tid]*thread
+	nextTid   abi.Tid
+	freeAreas []uint64 // thread areas of exited threads, for reuse
+
+	// servers counts the dispatcher, goroutines running calls, and one
+	// for the process itself; guest memory is released when it drops to
+	// zero, so a handler that is still running never sees its buffers
+	// disappear.
 	servers atomic.Int32
 	dead    atomic.Bool
 
@@ -73,15 +82,6 @@ type Process struct {
 
 	done chan struct{}
 	exit ExitStatus
-}
-
-// thread is one guest thread, as the supervisor sees it.
-type thread struct {
-	proc    *Process
-	tid     abi.Tid
-	mailbox uint64 // guest address
-	// linuxTid is the thread's id on the host, for its CPU-time clock.
-	linuxTid int
 }
 
 // Start loads exe into a new sandbox process with the given argdata and
@@ -138,8 +138,10 @@ func Start(exe *loader.Executable, argdata []byte, fds []FD, opts Options) (*Pro
 		mem.Close()
 		return nil, err
 	}
-	main := &thread{proc: p, tid: img.tid, mailbox: img.mailbox}
+	p.shared = img.shared
+	main := &thread{proc: p, tid: img.tid, slot: 0, area: img.area, mailbox: img.mailbox}
 	p.threads[main.tid] = main
+	p.slots[0].Store(main)
 	p.nextTid = img.tid + 1
 
 	sb, err := sandbox.Start(mem, img.entry)
@@ -148,9 +150,9 @@ func Start(exe *loader.Executable, argdata []byte, fds []FD, opts Options) (*Pro
 		return nil, err
 	}
 	p.sb = sb
-	main.linuxTid = sb.Pid()
 	ok = true
-	p.startServer(main)
+	p.servers.Add(1)
+	go p.serve()
 	go p.reap()
 	return p, nil
 }
@@ -175,13 +177,10 @@ func randomRegionBase(size uint64) (uint64, error) {
 func (p *Process) reap() {
 	ex := p.sb.Wait()
 	p.dead.Store(true)
-	p.mu.Lock()
-	for _, t := range p.threads {
-		// Wake the server goroutines; nothing in the sandbox can
-		// write the word any more.
-		futex.Store(p.mailboxState(t), transport.StateDead)
-	}
-	p.mu.Unlock()
+	// Wake the dispatcher; nothing in the sandbox can ring any more.
+	doorbell := p.word(p.shared + transport.SharedDoorbell)
+	atomic.AddUint32(doorbell, 1)
+	futex.Wake(doorbell, 1)
 	p.fds.closeAll()
 	p.exit = p.exitStatus(ex)
 	p.releaseServer()

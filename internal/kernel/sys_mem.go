@@ -3,6 +3,7 @@ package kernel
 import (
 	"github.com/cloudabi-go/cloudabi/abi"
 	"github.com/cloudabi-go/cloudabi/internal/memory"
+	"github.com/cloudabi-go/cloudabi/internal/transport"
 	"golang.org/x/sys/unix"
 )
 
@@ -53,7 +54,7 @@ func memErrno(err error) abi.Errno {
 // once it has the reply (see internal/transport).
 func (c *call) mprotectAfterReply(addr, length uint64, prot memory.Prot) {
 	c.post = unix.SYS_MPROTECT
-	c.postArgs = [3]uint64{addr, length, uint64(prot)}
+	c.postArgs = [transport.NumPostArgs]uint64{addr, length, uint64(prot)}
 }
 
 func sysMemMap(t *thread, c *call) abi.Errno {

@@ -8,17 +8,27 @@
 // word with a (non-private) futex. The sequence for one call is:
 //
 //	guest:      write Nr and Args, clear Post, State = Request,
-//	            futex_wake(State) if SupervisorWaiting
+//	            set the thread's bit in the shared Pending bitmap,
+//	            increment the shared Doorbell and futex_wake it if
+//	            DispatcherWaiting
 //	            spin, then sleep (GuestWaiting = 1) while State == Request
-//	supervisor: spin, then sleep (SupervisorWaiting = 1) until State == Request;
-//	            run the call, write Result and Post, State = Response,
-//	            futex_wake(State) if GuestWaiting
+//	supervisor: one dispatcher per process spins on the Doorbell, then
+//	            sleeps on it (DispatcherWaiting = 1); it takes the Pending
+//	            bits, and for each thread with State == Request runs the
+//	            call, writes Result and Post, State = Response, and
+//	            futex_wakes State if GuestWaiting
 //	guest:      if Post != 0, run Linux syscall Post(PostArgs...) locally;
 //	            return Result as the errno
 //
 // The waiting flags spare both sides a futex call when the other is
 // spinning, which is most of the time for a busy program: a round trip
-// then costs two cache-line transfers instead of two wake-ups.
+// then costs a few cache-line transfers instead of two wake-ups. One
+// dispatcher serves all of a process's threads, so threads blocked in a
+// call (which the kernel finishes on a goroutine) cost no host thread.
+//
+// Post = clone is special: the child thread starts on the stack the
+// supervisor prepared, pops the entry point, thread id and argument from
+// it and jumps to the entry point.
 //
 // Post lets the supervisor ask the guest thread to change its own address
 // space (mprotect after mem_map, for example): such a change can only be made
@@ -41,12 +51,35 @@ const (
 	OffArgs         = 16 // [7]uint64: arguments in C calling-convention order
 	OffResult       = 72 // uint64: errno, in the low 16 bits
 	OffPost         = 80 // uint64: Linux syscall number to run after the reply, or 0
-	OffPostArgs     = 88 // [3]uint64: its arguments
-	// OffSupervisorWaiting is a uint32, non-zero while the supervisor
-	// sleeps (or is about to) on State.
-	OffSupervisorWaiting = 112
-	Size                 = 128 // bytes reserved per mailbox
-	NumArgs              = 7
+	OffPostArgs     = 88 // [5]uint64: its arguments
+	// OffSlot is the uint32 index of the thread's bit in the pending
+	// bitmap, and OffShared the uint64 address of the process's shared
+	// area; both are written by the supervisor when it creates the thread.
+	OffSlot   = 136
+	OffShared = 144
+	// OffLinuxTid is a uint32 the host kernel fills with the thread's Linux
+	// id when it is created and clears (with a futex wake-up) when it has
+	// exited (CLONE_PARENT_SETTID, CLONE_CHILD_CLEARTID).
+	OffLinuxTid = 152
+	Size        = 256 // bytes reserved per mailbox
+	NumArgs     = 7
+	NumPostArgs = 5
+)
+
+// Layout of the per-process shared area, where threads ring the
+// supervisor's doorbell.
+const (
+	// SharedDoorbell is a uint32 every call increments after setting its
+	// thread's pending bit; the dispatcher sleeps on it.
+	SharedDoorbell = 0
+	// SharedDispatcherWaiting is a uint32, non-zero while the dispatcher
+	// sleeps (or is about to) on the doorbell.
+	SharedDispatcherWaiting = 4
+	// SharedPending is a bitmap of MaxThreads bits, one per thread slot:
+	// set by a thread that has a call waiting in its mailbox.
+	SharedPending = 64
+	MaxThreads    = 4096
+	SharedSize    = SharedPending + MaxThreads/8
 )
 
 // Values of the state word.
@@ -54,9 +87,6 @@ const (
 	StateIdle     = 0
 	StateRequest  = 1
 	StateResponse = 2
-	// StateDead is written by the supervisor, never by a live guest, after
-	// the sandbox process has died, to wake its own waiting server loops.
-	StateDead = 3
 )
 
 // FSMailboxPointer is the offset from the FS base of each guest thread at

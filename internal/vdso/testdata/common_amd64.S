@@ -1,0 +1,93 @@
+# The vDSO's common system call routine (x86-64). internal/vdso embeds its
+# machine code; vdso_test.go assembles this file, with the OFF_*, SHARED_*,
+# STATE_* and FS_MAILBOX symbols defined from internal/transport's
+# constants, and checks that the bytes agree.
+#
+# On entry: %eax = CloudABI system call number, %rdi..%r9 = the first six
+# arguments, %r10 = the seventh (mem_map only). Returns the errno in %eax.
+.text
+common:
+  mov %fs:FS_MAILBOX, %r11
+  mov %rax, OFF_NR(%r11)
+  mov %rdi, OFF_ARGS+0(%r11)
+  mov %rsi, OFF_ARGS+8(%r11)
+  mov %rdx, OFF_ARGS+16(%r11)
+  mov %rcx, OFF_ARGS+24(%r11)
+  mov %r8, OFF_ARGS+32(%r11)
+  mov %r9, OFF_ARGS+40(%r11)
+  mov %r10, OFF_ARGS+48(%r11)
+  movq $0, OFF_POST(%r11)
+  mov %r11, %r8
+  mov $STATE_REQUEST, %ecx
+  xchg %ecx, OFF_STATE(%r8)                 # State = Request, full barrier
+  # Ring the doorbell: set this thread's pending bit, bump the counter,
+  # and wake the dispatcher only if it sleeps.
+  mov OFF_SHARED(%r8), %r9
+  mov OFF_SLOT(%r8), %eax
+  mov %eax, %ecx
+  shr $6, %eax
+  and $63, %ecx
+  lock bts %rcx, SHARED_PENDING(%r9,%rax,8)
+  lock incl SHARED_DOORBELL(%r9)
+  cmpl $0, SHARED_DISPATCHER_WAITING(%r9)
+  je 1f
+  mov $202, %eax                            # futex(doorbell, FUTEX_WAKE, 1)
+  mov %r9, %rdi
+  mov $1, %esi
+  mov $1, %edx
+  syscall
+1:
+  mov $0x1000, %ecx                         # spin count
+2:
+  cmpl $STATE_REQUEST, OFF_STATE(%r8)
+  jne 5f
+  pause
+  dec %ecx
+  jnz 2b
+  mov $1, %eax
+  xchg %eax, OFF_GUEST_WAITING(%r8)         # GuestWaiting = 1, full barrier
+3:
+  cmpl $STATE_REQUEST, OFF_STATE(%r8)
+  jne 4f
+  mov $202, %eax                            # futex(state, FUTEX_WAIT, Request)
+  mov %r8, %rdi
+  xor %esi, %esi
+  mov $STATE_REQUEST, %edx
+  xor %r10d, %r10d
+  syscall
+  jmp 3b
+4:
+  movl $0, OFF_GUEST_WAITING(%r8)
+5:
+  # Run the Linux system call the supervisor asked for, if any.
+  mov OFF_POST(%r8), %rax
+  test %rax, %rax
+  jz 6f
+  push %r8
+  mov OFF_POST_ARGS+0(%r8), %rdi
+  mov OFF_POST_ARGS+8(%r8), %rsi
+  mov OFF_POST_ARGS+16(%r8), %rdx
+  mov OFF_POST_ARGS+24(%r8), %r10
+  cmp $56, %rax                             # SYS_clone?
+  mov OFF_POST_ARGS+32(%r8), %r8
+  je 7f
+  syscall
+  pop %r8
+6:
+  movzwl OFF_RESULT(%r8), %eax
+  ret
+7:
+  syscall
+  test %rax, %rax
+  jz 8f
+  pop %r8
+  jns 6b
+  mov $6, %eax                              # clone failed: EAGAIN
+  ret
+8:
+  # The new thread, on the stack the supervisor prepared:
+  # entry point, thread id, argument, then a zero return address.
+  pop %rax
+  pop %rdi
+  pop %rsi
+  jmp *%rax
