@@ -107,7 +107,7 @@ func (m *Memory) Reserve(addr, hint uint64) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	m.floor = addr
-	m.hintNext = hint
+	m.hintNext = max(hint, addr)
 }
 
 // FD is the memfd, to be inherited by the sandbox.

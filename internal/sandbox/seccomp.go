@@ -24,10 +24,21 @@ import (
 //   - arch_prctl(ARCH_SET_FS): the stub sets the guest's thread area.
 //   - exit, exit_group: the vDSO ends threads and the process.
 //   - sched_yield: harmless, and lets thread_yield stay in the guest later.
+//   - clone, with exactly ThreadCloneFlags: the vDSO starts the threads the
+//     supervisor has set up for thread_create. Nothing else: no new
+//     processes, no namespaces, no shared-nothing threads.
 
 // AllowedSyscalls lists the Linux system calls a sandbox may make, for
 // documentation and tests.
-var AllowedSyscalls = []string{"futex (FUTEX_WAIT, FUTEX_WAKE)", "mprotect", "arch_prctl (ARCH_SET_FS)", "exit", "exit_group", "sched_yield"}
+var AllowedSyscalls = []string{"futex (FUTEX_WAIT, FUTEX_WAKE)", "mprotect", "arch_prctl (ARCH_SET_FS)", "exit", "exit_group", "sched_yield", "clone (ThreadCloneFlags only)"}
+
+// ThreadCloneFlags are the only clone flags a sandbox may use: a thread
+// sharing everything with its process, with its own thread area
+// (CLONE_SETTLS), whose Linux id is written into its mailbox at creation
+// and cleared, with a futex wake-up, when it has exited.
+const ThreadCloneFlags = unix.CLONE_VM | unix.CLONE_FS | unix.CLONE_FILES | unix.CLONE_SIGHAND |
+	unix.CLONE_THREAD | unix.CLONE_SYSVSEM | unix.CLONE_SETTLS | unix.CLONE_PARENT_SETTID |
+	unix.CLONE_CHILD_CLEARTID
 
 const (
 	auditArchX86_64 = 0xc000003e
@@ -109,7 +120,14 @@ func Filter() ([]unix.SockFilter, error) {
 	p.jump(jeq, unix.SYS_EXIT, "allow", "")
 	p.jump(jeq, unix.SYS_EXIT_GROUP, "allow", "")
 	p.jump(jeq, unix.SYS_SCHED_YIELD, "allow", "")
+	p.jump(jeq, unix.SYS_CLONE, "clone", "")
 	p.stmt(ret, unix.SECCOMP_RET_USER_NOTIF)
+
+	p.label("clone")
+	p.stmt(ldW, offArg0) // flags, low word
+	p.jump(jeq, ThreadCloneFlags, "", "notify")
+	p.stmt(ldW, offArg0+4)
+	p.jump(jeq, 0, "allow", "notify")
 
 	p.label("futex")
 	p.stmt(ldW, offArg0+8) // op, low word

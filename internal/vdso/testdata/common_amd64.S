@@ -1,5 +1,5 @@
 # The vDSO's common system call routine (x86-64). internal/vdso embeds its
-# machine code; vdso_test.go assembles this file, with the OFF_*, SHARED_*,
+# machine code; asm_test.go assembles this file, with the OFF_*, SHARED_*,
 # STATE_* and FS_MAILBOX symbols defined from internal/transport's
 # constants, and checks that the bytes agree.
 #
