@@ -19,7 +19,8 @@ import (
 //	boot block      sandbox.BootSize, the stub's; inaccessible to the guest
 //	vDSO            read + execute
 //	shared area     read + write: the doorbell (internal/transport)
-//	thread area     2 pages read + write; FS base at the second page
+//	thread areas    2 pages read + write for each possible thread (slot),
+//	                FS base at the second page; reserved, not allocated
 //	start-up data   auxv, argdata, canary, process UUID, [program headers]
 //	(guard page)
 //	stack           read + write
@@ -32,6 +33,7 @@ import (
 const (
 	pageSize        = memory.PageSize
 	threadAreaPages = 2
+	threadAreaSize  = threadAreaPages * pageSize
 	canaryLen       = 16
 	mainTid         = 1
 )
@@ -42,14 +44,14 @@ var vdsoImage = vdso.BuildAMD64()
 type image struct {
 	entry         sandbox.Entry
 	tid           abi.Tid
-	shared        uint64
-	area, mailbox uint64
+	shared, areas uint64
+	mailbox       uint64
 }
 
 func roundUp(n uint64) uint64 { return (n + pageSize - 1) &^ (pageSize - 1) }
 
 // buildImage lays out a new process in mem.
-func buildImage(mem *memory.Memory, exe *loader.Executable, argdata []byte, stackSize uint64) (*image, error) {
+func buildImage(mem *memory.Memory, exe *loader.Executable, argdata []byte, stackSize, memoryLimit uint64) (*image, error) {
 	le := binary.LittleEndian
 	cursor := mem.Base() + sandbox.BootSize
 	mapAt := func(size uint64, prot memory.Prot) (uint64, error) {
@@ -70,11 +72,11 @@ func buildImage(mem *memory.Memory, exe *loader.Executable, argdata []byte, stac
 	if err != nil {
 		return nil, err
 	}
-	area, err := mapAt(threadAreaPages*pageSize, memory.ProtRead|memory.ProtWrite)
+	areas, err := mapAt(transport.MaxThreads*threadAreaSize, memory.ProtRead|memory.ProtWrite)
 	if err != nil {
 		return nil, err
 	}
-	fsBase, mailbox, err := initThreadArea(mem, area, shared, 0)
+	fsBase, mailbox, err := initThreadArea(mem, areas, shared, 0)
 	if err != nil {
 		return nil, err
 	}
@@ -131,6 +133,7 @@ func buildImage(mem *memory.Memory, exe *loader.Executable, argdata []byte, stac
 		copy(mem.Raw(phdrCopy, phdrs), exe.Phdrs)
 	}
 	mem.Reserve(mem.Base()+sandbox.BootSize, loadBase+exe.Span+pageSize)
+	mem.SetLimit(memoryLimit)
 
 	auxv := []struct {
 		typ abi.Auxtype
@@ -162,7 +165,7 @@ func buildImage(mem *memory.Memory, exe *loader.Executable, argdata []byte, stac
 		entry:   sandbox.Entry{PC: loadBase + exe.Entry, SP: sp, Auxv: auxvAddr, FSBase: fsBase},
 		tid:     mainTid,
 		shared:  shared,
-		area:    area,
+		areas:   areas,
 		mailbox: mailbox,
 	}, nil
 }

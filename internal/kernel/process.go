@@ -60,14 +60,15 @@ type Process struct {
 	// shared is the guest address of the area where threads ring the
 	// dispatcher's doorbell (see internal/transport).
 	shared uint64
+	// areas is the guest address of the thread areas, one per slot.
+	areas uint64
 	// slots maps pending bits to threads; the dispatcher reads it without
 	// taking mu.
 	slots [transport.MaxThreads]atomic.Pointer[thread]
 
-	mu        sync.Mutex
-	threads   map[abi.Tid]*thread
-	nextTid   abi.Tid
-	freeAreas []uint64 // thread areas of exited threads, for reuse
+	mu      sync.Mutex
+	threads map[abi.Tid]*thread
+	nextTid abi.Tid
 
 	// servers counts the dispatcher, goroutines running calls, and one
 	// for the process itself; guest memory is released when it drops to
@@ -75,6 +76,15 @@ type Process struct {
 	// disappear.
 	servers atomic.Int32
 	dead    atomic.Bool
+
+	// poller waits for fds on behalf of poll, started on first use.
+	pollerOnce sync.Once
+	poller     *fdPoller
+	pollerErr  error
+
+	// locks holds the queues of threads waiting on user-space locks and
+	// condition variables.
+	locks lockTable
 
 	// exit is set by proc_exit; raised by proc_raise.
 	exitCode atomic.Pointer[uint32]
@@ -121,7 +131,7 @@ func Start(exe *loader.Executable, argdata []byte, fds []FD, opts Options) (*Pro
 	if err != nil {
 		return nil, err
 	}
-	mem, err := memory.New(base, opts.MemorySize, opts.MemoryLimit)
+	mem, err := memory.New(base, opts.MemorySize, 0)
 	if err != nil {
 		return nil, err
 	}
@@ -133,13 +143,13 @@ func Start(exe *loader.Executable, argdata []byte, fds []FD, opts Options) (*Pro
 		done:    make(chan struct{}),
 	}
 	p.servers.Store(1)
-	img, err := buildImage(mem, exe, argdata, opts.StackSize)
+	img, err := buildImage(mem, exe, argdata, opts.StackSize, opts.MemoryLimit)
 	if err != nil {
 		mem.Close()
 		return nil, err
 	}
-	p.shared = img.shared
-	main := &thread{proc: p, tid: img.tid, slot: 0, area: img.area, mailbox: img.mailbox}
+	p.shared, p.areas = img.shared, img.areas
+	main := &thread{proc: p, tid: img.tid, slot: 0, mailbox: img.mailbox}
 	p.threads[main.tid] = main
 	p.slots[0].Store(main)
 	p.nextTid = img.tid + 1
@@ -182,6 +192,10 @@ func (p *Process) reap() {
 	atomic.AddUint32(doorbell, 1)
 	futex.Wake(doorbell, 1)
 	p.fds.closeAll()
+	p.pollerOnce.Do(func() {}) // no poller may start from now on
+	if p.poller != nil {
+		p.poller.close()
+	}
 	p.exit = p.exitStatus(ex)
 	p.releaseServer()
 	close(p.done)

@@ -1,6 +1,356 @@
 package kernel
 
-import "github.com/cloudabi-go/cloudabi/abi"
+import (
+	"encoding/binary"
+	"time"
+
+	"github.com/cloudabi-go/cloudabi/abi"
+	"github.com/cloudabi-go/cloudabi/internal/memory"
+	"golang.org/x/sys/unix"
+)
 
 // poll.
-var pollSyscalls = map[abi.Syscall]handler{}
+var pollSyscalls = map[abi.Syscall]handler{
+	abi.SysPoll: sysPoll,
+}
+
+// maxSubscriptions bounds one poll call, so a guest cannot make the
+// supervisor allocate without limit.
+const maxSubscriptions = 4096
+
+// subscription is a decoded cloudabi_subscription_t.
+type subscription struct {
+	userdata uint64
+	typ      abi.Eventtype
+	// clock
+	clockID abi.Clockid
+	timeout uint64
+	abstime bool
+	// fd_read, fd_write, proc_terminate
+	fd abi.Fd
+	// lock, condvar
+	lock, condvar        uint64
+	lockScope, condScope abi.Scope
+}
+
+// event is a cloudabi_event_t to be written back.
+type event struct {
+	userdata uint64
+	errno    abi.Errno
+	typ      abi.Eventtype
+	nbytes   uint64
+	flags    abi.Eventrwflags
+}
+
+func decodeSubscriptions(raw []byte, n int) []subscription {
+	le := binary.LittleEndian
+	subs := make([]subscription, n)
+	for i := range subs {
+		b := raw[i*abi.SizeofSubscription:]
+		u := b[abi.OffsetofSubscriptionUnion:]
+		s := &subs[i]
+		s.userdata = le.Uint64(b[abi.OffsetofSubscriptionUserdata:])
+		s.typ = abi.Eventtype(b[abi.OffsetofSubscriptionType])
+		switch s.typ {
+		case abi.EventtypeClock:
+			s.clockID = abi.Clockid(le.Uint32(u[abi.OffsetofSubscriptionClockClockId:]))
+			s.timeout = le.Uint64(u[abi.OffsetofSubscriptionClockTimeout:])
+			flags := abi.Subclockflags(le.Uint16(u[abi.OffsetofSubscriptionClockFlags:]))
+			s.abstime = flags&abi.SubscriptionClockAbstime != 0
+		case abi.EventtypeFdRead, abi.EventtypeFdWrite:
+			s.fd = abi.Fd(le.Uint32(u[abi.OffsetofSubscriptionFdReadwriteFd:]))
+		case abi.EventtypeProcTerminate:
+			s.fd = abi.Fd(le.Uint32(u[abi.OffsetofSubscriptionProcTerminateFd:]))
+		case abi.EventtypeLockRdlock, abi.EventtypeLockWrlock:
+			s.lock = le.Uint64(u[abi.OffsetofSubscriptionLockLock:])
+			s.lockScope = abi.Scope(u[abi.OffsetofSubscriptionLockLockScope])
+		case abi.EventtypeCondvar:
+			s.condvar = le.Uint64(u[abi.OffsetofSubscriptionCondvarCondvar:])
+			s.lock = le.Uint64(u[abi.OffsetofSubscriptionCondvarLock:])
+			s.condScope = abi.Scope(u[abi.OffsetofSubscriptionCondvarCondvarScope])
+			s.lockScope = abi.Scope(u[abi.OffsetofSubscriptionCondvarLockScope])
+		}
+	}
+	return subs
+}
+
+// writeEvents stores events at the guest's out array (checked writable
+// for all subscriptions beforehand) and their number at nevents.
+func (p *Process) writeEvents(out, neventsAddr uint64, events []event) abi.Errno {
+	le := binary.LittleEndian
+	buf, errno := p.bytes(out, uint64(len(events))*abi.SizeofEvent, memory.ProtWrite)
+	if errno != abi.ESUCCESS {
+		return errno
+	}
+	for i, ev := range events {
+		var e [abi.SizeofEvent]byte
+		le.PutUint64(e[abi.OffsetofEventUserdata:], ev.userdata)
+		le.PutUint16(e[abi.OffsetofEventError:], uint16(ev.errno))
+		e[abi.OffsetofEventType] = uint8(ev.typ)
+		if ev.typ == abi.EventtypeFdRead || ev.typ == abi.EventtypeFdWrite {
+			u := e[abi.OffsetofEventUnion:]
+			le.PutUint64(u[abi.OffsetofEventFdReadwriteNbytes:], ev.nbytes)
+			le.PutUint16(u[abi.OffsetofEventFdReadwriteFlags:], uint16(ev.flags))
+		}
+		copy(buf[i*abi.SizeofEvent:], e[:])
+	}
+	return p.putUint64(neventsAddr, uint64(len(events)))
+}
+
+func sysPoll(t *thread, c *call) abi.Errno {
+	p := t.proc
+	in, out, n, neventsAddr := c.args[0], c.args[1], c.args[2], c.args[3]
+	if n > maxSubscriptions {
+		return abi.EINVAL
+	}
+	raw, errno := p.bytes(in, n*abi.SizeofSubscription, memory.ProtRead)
+	if errno != abi.ESUCCESS {
+		return errno
+	}
+	// Copy: the guest may rewrite its subscriptions while we look.
+	subs := decodeSubscriptions(append([]byte(nil), raw...), int(n))
+	if errno := p.checkWritable(out, n*abi.SizeofEvent); errno != abi.ESUCCESS {
+		return errno
+	}
+	if errno := p.checkWritable(neventsAddr, 8); errno != abi.ESUCCESS {
+		return errno
+	}
+	if len(subs) == 0 {
+		return p.writeEvents(out, neventsAddr, nil)
+	}
+	if isLockPoll(subs) {
+		return t.pollLocks(c, subs, out, neventsAddr)
+	}
+	return t.pollGeneral(c, subs, out, neventsAddr)
+}
+
+// clockDeadline returns when a clock subscription fires, as a duration
+// from now, or an errno for a clock that cannot be waited on.
+func clockDeadline(s subscription) (time.Duration, abi.Errno) {
+	var id int32
+	switch s.clockID {
+	case abi.ClockMonotonic:
+		id = unix.CLOCK_MONOTONIC
+	case abi.ClockRealtime:
+		id = unix.CLOCK_REALTIME
+	default:
+		return 0, abi.ENOTSUP
+	}
+	if !s.abstime {
+		if s.timeout > uint64(1<<63-1) {
+			return 1<<63 - 1, abi.ESUCCESS
+		}
+		return time.Duration(s.timeout), abi.ESUCCESS
+	}
+	var ts unix.Timespec
+	if err := unix.ClockGettime(id, &ts); err != nil {
+		return 0, errnoOf(err)
+	}
+	now := uint64(ts.Nano())
+	if s.timeout <= now {
+		return 0, abi.ESUCCESS
+	}
+	d := s.timeout - now
+	if d > uint64(1<<63-1) {
+		d = 1<<63 - 1
+	}
+	return time.Duration(d), abi.ESUCCESS
+}
+
+// fdWait is one fd subscription being waited for.
+type fdWait struct {
+	index  int
+	file   *hostFile
+	events <-chan int16
+	cancel func() bool
+}
+
+// pollGeneral handles clocks, fd readiness and (later) process
+// termination. Every subscription that is ready at once yields an event;
+// if none is, the call waits on a goroutine until one is.
+func (t *thread) pollGeneral(c *call, subs []subscription, out, neventsAddr uint64) abi.Errno {
+	p := t.proc
+	var ready []event
+	var timeout time.Duration = -1
+	timeoutIndex := -1
+	type fdSub struct {
+		index int
+		d     descriptor
+	}
+	var fdSubs []fdSub
+	release := func() {
+		for _, f := range fdSubs {
+			f.d.file.release()
+		}
+	}
+	for i, s := range subs {
+		ev := event{userdata: s.userdata, typ: s.typ}
+		switch s.typ {
+		case abi.EventtypeClock:
+			d, errno := clockDeadline(s)
+			if errno != abi.ESUCCESS {
+				ev.errno = errno
+				ready = append(ready, ev)
+				continue
+			}
+			if d == 0 {
+				ready = append(ready, ev)
+			} else if timeout < 0 || d < timeout {
+				timeout, timeoutIndex = d, i
+			}
+		case abi.EventtypeFdRead, abi.EventtypeFdWrite:
+			d, errno := p.fds.get(s.fd, abi.RightPollFdReadwrite)
+			if errno != abi.ESUCCESS {
+				ev.errno = errno
+				ready = append(ready, ev)
+				continue
+			}
+			fdSubs = append(fdSubs, fdSub{i, d})
+		default:
+			// Locks and condition variables only combine with a
+			// clock (see isLockPoll); process termination comes
+			// with process support.
+			ev.errno = abi.ENOSYS
+			if s.typ == abi.EventtypeLockRdlock || s.typ == abi.EventtypeLockWrlock || s.typ == abi.EventtypeCondvar {
+				ev.errno = abi.EINVAL
+			}
+			ready = append(ready, ev)
+		}
+	}
+	// Check every fd once without waiting.
+	for _, f := range fdSubs {
+		if ev, ok := fdReady(subs[f.index], f.d, 0); ok {
+			ready = append(ready, ev)
+		}
+	}
+	if len(ready) > 0 {
+		release()
+		return p.writeEvents(out, neventsAddr, ready)
+	}
+	return t.async(c, func(c *call) abi.Errno {
+		defer release()
+		fp, err := p.fdPollerOf()
+		if err != nil && len(fdSubs) > 0 {
+			return errnoOf(err)
+		}
+		wake := make(chan int, len(fdSubs))
+		var cancels []func() bool
+		defer func() {
+			for _, cancel := range cancels {
+				cancel()
+			}
+		}()
+		for _, f := range fdSubs {
+			events := uint32(unix.EPOLLIN | unix.EPOLLRDHUP)
+			if subs[f.index].typ == abi.EventtypeFdWrite {
+				events = unix.EPOLLOUT
+			}
+			ch, cancel, err := fp.wait(f.d.file.fd(), events)
+			if err != nil {
+				// An fd epoll cannot watch is always ready.
+				wake <- f.index
+				continue
+			}
+			cancels = append(cancels, cancel)
+			go func(index int) {
+				if _, ok := <-ch; ok {
+					wake <- index
+				}
+			}(f.index)
+		}
+		var timer <-chan time.Time
+		if timeout >= 0 {
+			tm := time.NewTimer(timeout)
+			defer tm.Stop()
+			timer = tm.C
+		}
+		select {
+		case <-p.done:
+			return noReply
+		case <-timer:
+			ready = append(ready, event{userdata: subs[timeoutIndex].userdata, typ: abi.EventtypeClock})
+		case <-wake:
+		}
+		// Report every fd that is ready now, not just the first.
+		for _, f := range fdSubs {
+			if ev, ok := fdReady(subs[f.index], f.d, 0); ok {
+				ready = append(ready, ev)
+			}
+		}
+		if len(ready) == 0 {
+			// Woken for an fd that is no longer ready (another
+			// reader took the data): a spurious wake-up, which
+			// poll may report as no events.
+			return p.writeEvents(out, neventsAddr, nil)
+		}
+		return p.writeEvents(out, neventsAddr, ready)
+	})
+}
+
+// fdReady checks one fd subscription with poll(2) and builds its event.
+func fdReady(s subscription, d descriptor, timeoutMs int) (event, bool) {
+	ev := event{userdata: s.userdata, typ: s.typ}
+	events := int16(unix.POLLIN)
+	if s.typ == abi.EventtypeFdWrite {
+		events = unix.POLLOUT
+	}
+	fd := d.file.fd()
+	pfd := []unix.PollFd{{Fd: int32(fd), Events: events}}
+	n, err := unix.Poll(pfd, timeoutMs)
+	if err != nil || n == 0 {
+		return ev, false
+	}
+	re := pfd[0].Revents
+	if re&unix.POLLNVAL != 0 {
+		ev.errno = abi.EBADF
+		return ev, true
+	}
+	if re&(unix.POLLHUP|unix.POLLERR) != 0 {
+		ev.flags |= abi.EventFdReadwriteHangup
+	}
+	if s.typ == abi.EventtypeFdRead {
+		ev.nbytes = readableBytes(fd, d.filetype)
+	} else {
+		ev.nbytes = writableBytes(fd, d.filetype)
+	}
+	return ev, true
+}
+
+// readableBytes estimates how much a read would return without waiting.
+func readableBytes(fd int, ft abi.Filetype) uint64 {
+	if ft == abi.FiletypeRegularFile {
+		var st unix.Stat_t
+		off, err := unix.Seek(fd, 0, 1)
+		if err == nil && unix.Fstat(fd, &st) == nil && st.Size > off {
+			return uint64(st.Size - off)
+		}
+		return 0
+	}
+	n, err := unix.IoctlGetInt(fd, unix.TIOCINQ)
+	if err != nil || n < 0 {
+		return 0
+	}
+	return uint64(n)
+}
+
+// writableBytes estimates how much a write could take without waiting.
+func writableBytes(fd int, ft abi.Filetype) uint64 {
+	switch ft {
+	case abi.FiletypeSocketStream, abi.FiletypeSocketDgram:
+		if size, err := unix.GetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_SNDBUF); err == nil {
+			queued, _ := unix.IoctlGetInt(fd, unix.SIOCOUTQ)
+			if size > queued {
+				return uint64(size - queued)
+			}
+			return 0
+		}
+		if size, err := unix.FcntlInt(uintptr(fd), unix.F_GETPIPE_SZ, 0); err == nil {
+			queued, _ := unix.IoctlGetInt(fd, unix.TIOCINQ)
+			if size > queued {
+				return uint64(size - queued)
+			}
+			return 0
+		}
+	}
+	return 0
+}

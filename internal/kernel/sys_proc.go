@@ -2,14 +2,12 @@ package kernel
 
 import (
 	"github.com/cloudabi-go/cloudabi/abi"
-	"golang.org/x/sys/unix"
 )
 
 // Processes and threads.
 var procSyscalls = map[abi.Syscall]handler{
-	abi.SysProcExit:    sysProcExit,
-	abi.SysProcRaise:   sysProcRaise,
-	abi.SysThreadYield: sysThreadYield,
+	abi.SysProcExit:  sysProcExit,
+	abi.SysProcRaise: sysProcRaise,
 }
 
 func sysProcExit(t *thread, c *call) abi.Errno {
@@ -39,10 +37,4 @@ func (p *Process) raise(sig abi.Signal) bool {
 	}
 	p.sb.Signal(toLinuxSignal(sig))
 	return fatal
-}
-
-func sysThreadYield(t *thread, c *call) abi.Errno {
-	// The guest thread is what should yield, not the supervisor.
-	c.post = unix.SYS_SCHED_YIELD
-	return abi.ESUCCESS
 }

@@ -1,6 +1,127 @@
 package kernel
 
-import "github.com/cloudabi-go/cloudabi/abi"
+import (
+	"encoding/binary"
+	"sync/atomic"
+
+	"github.com/cloudabi-go/cloudabi/abi"
+	"github.com/cloudabi-go/cloudabi/internal/memory"
+	"github.com/cloudabi-go/cloudabi/internal/sandbox"
+	"github.com/cloudabi-go/cloudabi/internal/transport"
+	"golang.org/x/sys/unix"
+)
 
 // Threads, locks and condition variables.
-var threadSyscalls = map[abi.Syscall]handler{}
+var threadSyscalls = map[abi.Syscall]handler{
+	abi.SysThreadCreate:  sysThreadCreate,
+	abi.SysThreadExit:    sysThreadExit,
+	abi.SysThreadYield:   sysThreadYield,
+	abi.SysLockUnlock:    sysLockUnlock,
+	abi.SysCondvarSignal: sysCondvarSignal,
+}
+
+// maxTid bounds thread ids: the low 30 bits of a lock word hold one.
+const maxTid = 1<<30 - 1
+
+func sysThreadCreate(t *thread, c *call) abi.Errno {
+	p := t.proc
+	raw, errno := p.bytes(c.args[0], abi.SizeofThreadattr, memory.ProtRead)
+	if errno != abi.ESUCCESS {
+		return errno
+	}
+	le := binary.LittleEndian
+	entry := le.Uint64(raw[abi.OffsetofThreadattrEntryPoint:])
+	stack := le.Uint64(raw[abi.OffsetofThreadattrStack:])
+	stackLen := le.Uint64(raw[abi.OffsetofThreadattrStackLen:])
+	arg := le.Uint64(raw[abi.OffsetofThreadattrArgument:])
+	if errno := p.checkWritable(c.args[1], 4); errno != abi.ESUCCESS {
+		return errno
+	}
+	// The new thread starts with its entry point, id and argument on its
+	// stack, below a zero return address, so that at the entry point
+	// %rsp+8 is 16-byte aligned as after a call.
+	top := (stack + stackLen) &^ 15
+	if stack+stackLen < stack || top < stack+32 {
+		return abi.EINVAL
+	}
+	sp := top - 32
+	frame, errno := p.bytes(sp, 32, memory.ProtWrite)
+	if errno != abi.ESUCCESS {
+		return errno
+	}
+	nt, fsBase, errno := p.newThread()
+	if errno != abi.ESUCCESS {
+		return errno
+	}
+	le.PutUint64(frame[0:], entry)
+	le.PutUint64(frame[8:], uint64(nt.tid))
+	le.PutUint64(frame[16:], arg)
+	le.PutUint64(frame[24:], 0)
+	if b, errno := p.bytes(c.args[1], 4, memory.ProtWrite); errno == abi.ESUCCESS {
+		le.PutUint32(b, uint32(nt.tid))
+	}
+	linuxTid := nt.mailbox + transport.OffLinuxTid
+	c.post = unix.SYS_CLONE
+	c.postArgs = [transport.NumPostArgs]uint64{sandbox.ThreadCloneFlags, sp, linuxTid, linuxTid, fsBase}
+	return abi.ESUCCESS
+}
+
+// newThread allocates a thread id, a slot in the pending bitmap and a
+// thread area, and registers the thread so that its first call is served.
+func (p *Process) newThread() (*thread, uint64, abi.Errno) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	// A slot is free once its last thread has really exited: the host
+	// kernel clears the Linux thread id in the mailbox when the thread is
+	// gone, and not a moment before. Slot 0, the main thread's, has no
+	// such id and is never reused.
+	slot := -1
+	for i := 1; i < transport.MaxThreads; i++ {
+		area := p.areas + uint64(i)*threadAreaSize
+		linuxTid := area + (threadAreaPages-1)*pageSize + 0x100 + transport.OffLinuxTid
+		if p.slots[i].Load() == nil && atomic.LoadUint32(p.word(linuxTid)) == 0 {
+			slot = i
+			break
+		}
+	}
+	if slot < 0 {
+		return nil, 0, abi.EAGAIN
+	}
+	tid := p.nextTid
+	for p.threads[tid] != nil || tid == 0 || tid > maxTid {
+		if tid >= maxTid {
+			tid = 1
+		} else {
+			tid++
+		}
+	}
+	p.nextTid = tid + 1
+	area := p.areas + uint64(slot)*threadAreaSize
+	fsBase, mailbox, err := initThreadArea(p.mem, area, p.shared, slot)
+	if err != nil {
+		return nil, 0, abi.EIO
+	}
+	nt := &thread{proc: p, tid: tid, slot: slot, mailbox: mailbox}
+	p.threads[tid] = nt
+	p.slots[slot].Store(nt)
+	return nt, fsBase, abi.ESUCCESS
+}
+
+func sysThreadExit(t *thread, c *call) abi.Errno {
+	p := t.proc
+	// Release the lock first: this is how pthread_join learns of the exit.
+	p.locks.unlock(t, c.args[0], abi.Scope(c.args[1]))
+	p.mu.Lock()
+	delete(p.threads, t.tid)
+	p.slots[t.slot].Store(nil)
+	p.mu.Unlock()
+	c.post = unix.SYS_EXIT
+	c.postArgs = [transport.NumPostArgs]uint64{}
+	return abi.ESUCCESS
+}
+
+func sysThreadYield(t *thread, c *call) abi.Errno {
+	// The guest thread is what should yield, not the supervisor.
+	c.post = unix.SYS_SCHED_YIELD
+	return abi.ESUCCESS
+}

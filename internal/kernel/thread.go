@@ -16,9 +16,9 @@ type thread struct {
 	proc *Process
 	tid  abi.Tid
 	slot int
-	// area is the thread area (two pages, see initThreadArea) and mailbox
-	// the mailbox inside it; both are guest addresses.
-	area, mailbox uint64
+	// mailbox is the guest address of the thread's mailbox, in the
+	// thread area of its slot (see initThreadArea).
+	mailbox uint64
 	// busy is set while a call of this thread runs on its own goroutine
 	// (see async); the dispatcher ignores the thread meanwhile.
 	busy atomic.Bool

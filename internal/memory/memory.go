@@ -110,6 +110,19 @@ func (m *Memory) Reserve(addr, hint uint64) {
 	m.hintNext = max(hint, addr)
 }
 
+// SetLimit bounds the bytes the guest may map from now on, beyond what is
+// mapped already (0: no limit). The runtime sets it once it has laid out
+// the process, so that its own structures do not count.
+func (m *Memory) SetLimit(extra uint64) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if extra == 0 {
+		m.limit = 0
+		return
+	}
+	m.limit = m.mapped + extra
+}
+
 // FD is the memfd, to be inherited by the sandbox.
 func (m *Memory) FD() int { return m.fd }
 

@@ -37,6 +37,21 @@ static void expect(const char *name, cloudabi_errno_t got, cloudabi_errno_t want
 
 static const char text[] = "x";
 
+/*
+ * Enters the vDSO's common routine with a system call number of our
+ * choosing, as hostile code could: the stub of clock_res_get is
+ * "mov $0, %eax" (5 bytes) followed by the jump to the common routine.
+ */
+static cloudabi_errno_t call_number(uint32_t nr) {
+  const char *stub = (const char *)cloudabi_vdso.clock_res_get;
+  cloudabi_errno_t result;
+  __asm__ volatile("call *%1"
+                   : "=a"(result)
+                   : "r"(stub + 5), "a"(nr)
+                   : "rcx", "rdx", "rsi", "rdi", "r8", "r9", "r10", "r11", "memory");
+  return result;
+}
+
 void program_main(const argdata_t *ad) {
   argdata_t value;
   int fd, ro;
@@ -120,7 +135,8 @@ void program_main(const argdata_t *ad) {
   expect("proc_raise_bad_signal_high", cloudabi_sys_proc_raise(200), CLOUDABI_EINVAL);
   expect("proc_raise_ignored_signal", cloudabi_sys_proc_raise(CLOUDABI_SIGCHLD), 0);
 
-  expect("unimplemented_is_enosys", cloudabi_sys_fd_dup(out, (cloudabi_fd_t *)buf), CLOUDABI_ENOSYS);
+  expect("unknown_syscall_number", call_number(1000), CLOUDABI_ENOSYS);
+  expect("huge_syscall_number", call_number(0xffffffff), CLOUDABI_ENOSYS);
 
   expect("fd_close_bad_fd", cloudabi_sys_fd_close(4242), CLOUDABI_EBADF);
   expect("fd_close", cloudabi_sys_fd_close((cloudabi_fd_t)ro), 0);

@@ -1,0 +1,398 @@
+package kernel
+
+import (
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/cloudabi-go/cloudabi/abi"
+	"github.com/cloudabi-go/cloudabi/internal/memory"
+)
+
+// User-space locks and condition variables, as C libraries use them.
+//
+// A lock is a 32-bit word in guest memory: 0 when free; LockWrlocked|tid
+// when write-locked by thread tid; n when read-locked by n readers.
+// LockKernelManaged is set while threads are queued here: the C library
+// then calls lock_unlock instead of clearing the word itself, and the
+// supervisor hands the lock over directly, writing the new owner (or
+// reader count) into the word before it wakes the waiter, so a woken
+// waiter already holds the lock. Writers are preferred over readers so
+// that a stream of readers cannot starve a writer.
+//
+// A condition variable is a 32-bit word that is non-zero while threads
+// wait on it, which tells the C library that condvar_signal must call the
+// supervisor. A waiter releases its lock and queues on the condition
+// variable in one step; once signalled it queues for the lock, and its
+// poll returns when it holds the lock again.
+//
+// All words are in guest memory and may be changed by the guest at any
+// moment; every update is a compare-and-swap, and a guest that keeps
+// changing a word only delays its own threads.
+const (
+	lockWrlocked      = uint32(abi.LockWrlocked)
+	lockKernelManaged = uint32(abi.LockKernelManaged)
+	lockOwnerMask     = lockWrlocked - 1
+)
+
+// casRetries bounds the compare-and-swap loops on words that the guest
+// may be changing concurrently.
+const casRetries = 1 << 16
+
+type lockWaiter struct {
+	tid     abi.Tid
+	write   bool
+	granted chan struct{} // closed when the lock is the waiter's
+}
+
+type lockQueue struct {
+	writers, readers []*lockWaiter
+}
+
+func (q *lockQueue) empty() bool { return q == nil || len(q.writers)+len(q.readers) == 0 }
+
+type condWaiter struct {
+	signalled chan struct{} // closed by condvar_signal
+}
+
+// lockTable holds a process's queues, keyed by guest address. Both scopes
+// key by address: a process's memory is not shared with another process.
+type lockTable struct {
+	mu    sync.Mutex
+	locks map[uint64]*lockQueue
+	conds map[uint64][]*condWaiter
+}
+
+// lockWord validates a lock or condition variable address and returns the
+// word.
+func (p *Process) lockWord(addr uint64, scope abi.Scope) (*uint32, abi.Errno) {
+	if scope != abi.ScopePrivate && scope != abi.ScopeShared {
+		return nil, abi.EINVAL
+	}
+	if addr%4 != 0 {
+		return nil, abi.EINVAL
+	}
+	if _, errno := p.bytes(addr, 4, memory.ProtRead|memory.ProtWrite); errno != abi.ESUCCESS {
+		return nil, errno
+	}
+	return p.word(addr), abi.ESUCCESS
+}
+
+// tryAcquire takes the lock at once if it can; otherwise it queues a
+// waiter (marking the lock kernel-managed) and returns it. Called with
+// lt.mu held.
+func (lt *lockTable) tryAcquire(w *uint32, addr uint64, tid abi.Tid, write bool) (*lockWaiter, abi.Errno) {
+	if lt.locks == nil {
+		lt.locks = make(map[uint64]*lockQueue)
+	}
+	q := lt.locks[addr]
+	for i := 0; i < casRetries; i++ {
+		v := atomic.LoadUint32(w)
+		if v&^lockKernelManaged == lockWrlocked|uint32(tid) {
+			return nil, abi.EDEADLK
+		}
+		if q.empty() {
+			switch {
+			case write && v&^lockKernelManaged == 0:
+				if atomic.CompareAndSwapUint32(w, v, lockWrlocked|uint32(tid)) {
+					return nil, abi.ESUCCESS
+				}
+				continue
+			case !write && v&lockWrlocked == 0:
+				if v&lockOwnerMask == lockOwnerMask {
+					return nil, abi.EAGAIN // reader count would overflow
+				}
+				if atomic.CompareAndSwapUint32(w, v, (v+1)&^lockKernelManaged) {
+					return nil, abi.ESUCCESS
+				}
+				continue
+			}
+		}
+		if v&lockKernelManaged == 0 && !atomic.CompareAndSwapUint32(w, v, v|lockKernelManaged) {
+			continue
+		}
+		if q == nil {
+			q = &lockQueue{}
+			lt.locks[addr] = q
+		}
+		wt := &lockWaiter{tid: tid, write: write, granted: make(chan struct{})}
+		if write {
+			q.writers = append(q.writers, wt)
+		} else {
+			q.readers = append(q.readers, wt)
+		}
+		return wt, abi.ESUCCESS
+	}
+	return nil, abi.EAGAIN
+}
+
+// release drops the caller's hold on the lock and hands it to the next
+// waiters. Called with lt.mu held.
+func (lt *lockTable) release(w *uint32, addr uint64, tid abi.Tid) abi.Errno {
+	for i := 0; i < casRetries; i++ {
+		v := atomic.LoadUint32(w)
+		if v&lockWrlocked != 0 {
+			if v&lockOwnerMask != uint32(tid) {
+				return abi.EPERM
+			}
+		} else {
+			n := v & lockOwnerMask
+			if n == 0 {
+				return abi.EPERM
+			}
+			if n > 1 {
+				if atomic.CompareAndSwapUint32(w, v, v-1) {
+					return abi.ESUCCESS
+				}
+				continue
+			}
+		}
+		// The caller was the last holder: pass the lock on.
+		q := lt.locks[addr]
+		var next uint32
+		var wake []*lockWaiter
+		switch {
+		case q != nil && len(q.writers) > 0:
+			wake = q.writers[:1]
+			q.writers = q.writers[1:]
+			next = lockWrlocked | uint32(wake[0].tid)
+		case q != nil && len(q.readers) > 0:
+			wake = q.readers
+			q.readers = nil
+			next = uint32(len(wake))
+		}
+		if !q.empty() {
+			next |= lockKernelManaged
+		}
+		if !atomic.CompareAndSwapUint32(w, v, next) {
+			// Put the waiters back and look again.
+			if len(wake) == 1 && wake[0].write {
+				q.writers = append([]*lockWaiter{wake[0]}, q.writers...)
+			} else if len(wake) > 0 {
+				q.readers = wake
+			}
+			continue
+		}
+		if q.empty() {
+			delete(lt.locks, addr)
+		}
+		for _, wt := range wake {
+			close(wt.granted)
+		}
+		return abi.ESUCCESS
+	}
+	return abi.EAGAIN
+}
+
+// withdraw takes a waiter out of its queue after a timeout. It reports
+// false if the waiter was granted the lock in the meantime. Called with
+// lt.mu held.
+func (lt *lockTable) withdraw(w *uint32, addr uint64, wt *lockWaiter) bool {
+	select {
+	case <-wt.granted:
+		return false
+	default:
+	}
+	q := lt.locks[addr]
+	if q != nil {
+		q.writers = remove(q.writers, wt)
+		q.readers = remove(q.readers, wt)
+		if q.empty() {
+			delete(lt.locks, addr)
+			// Nobody is queued any more: let user space take the
+			// lock by itself again.
+			for i := 0; i < casRetries; i++ {
+				v := atomic.LoadUint32(w)
+				if v&lockKernelManaged == 0 || atomic.CompareAndSwapUint32(w, v, v&^lockKernelManaged) {
+					break
+				}
+			}
+		}
+	}
+	return true
+}
+
+func remove[T comparable](s []T, x T) []T {
+	for i, y := range s {
+		if y == x {
+			return append(s[:i:i], s[i+1:]...)
+		}
+	}
+	return s
+}
+
+// unlock implements lock_unlock (and the release in thread_exit).
+func (lt *lockTable) unlock(t *thread, addr uint64, scope abi.Scope) abi.Errno {
+	w, errno := t.proc.lockWord(addr, scope)
+	if errno != abi.ESUCCESS {
+		return errno
+	}
+	lt.mu.Lock()
+	defer lt.mu.Unlock()
+	return lt.release(w, addr, t.tid)
+}
+
+func sysLockUnlock(t *thread, c *call) abi.Errno {
+	return t.proc.locks.unlock(t, c.args[0], abi.Scope(c.args[1]))
+}
+
+func sysCondvarSignal(t *thread, c *call) abi.Errno {
+	p := t.proc
+	addr, scope, n := c.args[0], abi.Scope(c.args[1]), uint32(c.args[2])
+	w, errno := p.lockWord(addr, scope)
+	if errno != abi.ESUCCESS {
+		return errno
+	}
+	lt := &p.locks
+	lt.mu.Lock()
+	defer lt.mu.Unlock()
+	waiters := lt.conds[addr]
+	k := min(uint64(n), uint64(len(waiters)))
+	for _, cw := range waiters[:k] {
+		close(cw.signalled)
+	}
+	waiters = waiters[k:]
+	if len(waiters) == 0 {
+		delete(lt.conds, addr)
+		atomic.StoreUint32(w, uint32(abi.CondvarHasNoWaiters))
+	} else {
+		lt.conds[addr] = waiters
+	}
+	return abi.ESUCCESS
+}
+
+// isLockPoll reports whether a poll is one of the forms that wait on a lock
+// or condition variable: the lock or condition variable alone, or followed
+// by a clock giving a timeout.
+func isLockPoll(subs []subscription) bool {
+	switch subs[0].typ {
+	case abi.EventtypeLockRdlock, abi.EventtypeLockWrlock, abi.EventtypeCondvar:
+		return len(subs) == 1 || len(subs) == 2 && subs[1].typ == abi.EventtypeClock
+	}
+	return false
+}
+
+// pollLocks acquires a lock, or waits on a condition variable, with an
+// optional timeout.
+func (t *thread) pollLocks(c *call, subs []subscription, out, neventsAddr uint64) abi.Errno {
+	p := t.proc
+	lt := &p.locks
+	s := subs[0]
+	result := func(errno abi.Errno) abi.Errno {
+		return p.writeEvents(out, neventsAddr, []event{{userdata: s.userdata, typ: s.typ, errno: errno}})
+	}
+	timeout := time.Duration(-1)
+	if len(subs) == 2 {
+		d, errno := clockDeadline(subs[1])
+		if errno != abi.ESUCCESS {
+			return p.writeEvents(out, neventsAddr, []event{{userdata: subs[1].userdata, typ: abi.EventtypeClock, errno: errno}})
+		}
+		timeout = d
+	}
+	timedOut := func() abi.Errno {
+		return p.writeEvents(out, neventsAddr, []event{{userdata: subs[1].userdata, typ: abi.EventtypeClock}})
+	}
+	lw, errno := p.lockWord(s.lock, s.lockScope)
+	if errno != abi.ESUCCESS {
+		return result(errno)
+	}
+
+	if s.typ != abi.EventtypeCondvar {
+		write := s.typ == abi.EventtypeLockWrlock
+		lt.mu.Lock()
+		wt, errno := lt.tryAcquire(lw, s.lock, t.tid, write)
+		lt.mu.Unlock()
+		if errno != abi.ESUCCESS || wt == nil {
+			return result(errno)
+		}
+		return t.async(c, func(c *call) abi.Errno {
+			if !waitTimeout(p, wt.granted, timeout) {
+				lt.mu.Lock()
+				withdrawn := lt.withdraw(lw, s.lock, wt)
+				lt.mu.Unlock()
+				if p.dead.Load() {
+					return noReply
+				}
+				if withdrawn {
+					return timedOut()
+				}
+			}
+			return result(abi.ESUCCESS)
+		})
+	}
+
+	// Condition variable: release the lock and queue, in one step.
+	cw, errno := p.lockWord(s.condvar, s.condScope)
+	if errno != abi.ESUCCESS {
+		return result(errno)
+	}
+	lt.mu.Lock()
+	if errno := lt.release(lw, s.lock, t.tid); errno != abi.ESUCCESS {
+		lt.mu.Unlock()
+		return result(errno)
+	}
+	if lt.conds == nil {
+		lt.conds = make(map[uint64][]*condWaiter)
+	}
+	waiter := &condWaiter{signalled: make(chan struct{})}
+	lt.conds[s.condvar] = append(lt.conds[s.condvar], waiter)
+	atomic.StoreUint32(cw, 1)
+	lt.mu.Unlock()
+	return t.async(c, func(c *call) abi.Errno {
+		signalled := waitTimeout(p, waiter.signalled, timeout)
+		if p.dead.Load() {
+			return noReply
+		}
+		if !signalled {
+			lt.mu.Lock()
+			select {
+			case <-waiter.signalled:
+				signalled = true
+			default:
+				rest := remove(lt.conds[s.condvar], waiter)
+				if len(rest) == 0 {
+					delete(lt.conds, s.condvar)
+					atomic.StoreUint32(cw, uint32(abi.CondvarHasNoWaiters))
+				} else {
+					lt.conds[s.condvar] = rest
+				}
+			}
+			lt.mu.Unlock()
+		}
+		// Either way the caller gets its lock back before poll
+		// returns, as pthread_cond_wait requires.
+		lt.mu.Lock()
+		wt, errno := lt.tryAcquire(lw, s.lock, t.tid, true)
+		lt.mu.Unlock()
+		if errno == abi.ESUCCESS && wt != nil && !waitTimeout(p, wt.granted, -1) {
+			return noReply // the process died
+		}
+		if errno != abi.ESUCCESS {
+			return result(errno)
+		}
+		if !signalled {
+			return timedOut()
+		}
+		return result(abi.ESUCCESS)
+	})
+}
+
+// waitTimeout waits for ch to be closed, for at most timeout (forever if
+// negative). It reports whether ch was closed; false also when the process
+// died.
+func waitTimeout(p *Process, ch <-chan struct{}, timeout time.Duration) bool {
+	var timer <-chan time.Time
+	if timeout >= 0 {
+		tm := time.NewTimer(timeout)
+		defer tm.Stop()
+		timer = tm.C
+	}
+	select {
+	case <-ch:
+		return true
+	case <-timer:
+		return false
+	case <-p.done:
+		return false
+	}
+}
