@@ -10,30 +10,72 @@ import (
 )
 
 // hostFile is an open host file shared by every guest fd that refers to it
-// (after fd_dup, say). It is closed when the last reference goes: a call
-// that is using it holds a reference, so a concurrent fd_close from another
-// guest thread can never make the host fd number be reused under it.
+// (after fd_dup, say): the guest's counterpart of an open file
+// description. It is closed when the last reference goes: a call that is
+// using it holds a reference, so a concurrent fd_close from another guest
+// thread can never make the host fd number be reused under it.
 type hostFile struct {
 	f    *os.File
 	refs atomic.Int32
+
+	// flags holds the descriptor flags the runtime emulates instead of
+	// setting them on the host file, which may be shared with other
+	// processes (a launcher's stdout) or cannot change them (Linux
+	// ignores O_SYNC and O_DSYNC in F_SETFL): NONBLOCK, SYNC, DSYNC and
+	// RSYNC. APPEND lives on the host file itself.
+	flags atomic.Uint32
+
+	// dirMu guards dir, a private open file description of the same
+	// directory used by file_readdir, so that seeking to a cookie never
+	// races with another reader.
+	dirMu sync.Mutex
+	dir   int
 }
 
+// emulatedFlags are the descriptor flags kept in hostFile.flags.
+const emulatedFlags = abi.FdflagNonblock | abi.FdflagSync | abi.FdflagDsync | abi.FdflagRsync
+
 func newHostFile(f *os.File) *hostFile {
-	h := &hostFile{f: f}
+	h := &hostFile{f: f, dir: -1}
 	h.refs.Store(1)
+	// Synchronous writes requested when the host file was opened stay
+	// visible to the guest; O_NONBLOCK on a shared host file does not
+	// (the guest's calls block unless it asks otherwise).
+	if fl, err := unix.FcntlInt(f.Fd(), unix.F_GETFL, 0); err == nil {
+		var flags abi.Fdflags
+		switch {
+		case fl&unix.O_SYNC == unix.O_SYNC:
+			flags |= abi.FdflagSync | abi.FdflagRsync
+		case fl&unix.O_DSYNC != 0:
+			flags |= abi.FdflagDsync
+		}
+		h.flags.Store(uint32(flags))
+	}
 	return h
+}
+
+// newHostFD wraps a host file descriptor the runtime created itself.
+func newHostFD(fd int, name string) *hostFile {
+	return newHostFile(os.NewFile(uintptr(fd), name))
 }
 
 func (h *hostFile) acquire() { h.refs.Add(1) }
 
 func (h *hostFile) release() {
 	if h.refs.Add(-1) == 0 {
+		if h.dir >= 0 {
+			unix.Close(h.dir)
+			h.dir = -1
+		}
 		h.f.Close()
 	}
 }
 
 // fd returns the host file descriptor number.
 func (h *hostFile) fd() int { return int(h.f.Fd()) }
+
+// fdflags returns the emulated descriptor flags.
+func (h *hostFile) fdflags() abi.Fdflags { return abi.Fdflags(h.flags.Load()) }
 
 // descriptor is one entry of a process's fd table.
 type descriptor struct {
@@ -42,6 +84,9 @@ type descriptor struct {
 	rights     abi.Rights // base
 	inheriting abi.Rights
 }
+
+// maxFDs bounds the number of descriptors of one process (EMFILE).
+const maxFDs = 1 << 16
 
 // fdTable maps guest fd numbers to descriptors.
 type fdTable struct {
@@ -73,6 +118,91 @@ func (t *fdTable) insertAt(fd abi.Fd, d *descriptor) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	t.fds[fd] = d
+}
+
+// lowestFree returns the lowest unused fd number; t.mu must be held.
+func (t *fdTable) lowestFree() (abi.Fd, abi.Errno) {
+	if len(t.fds) >= maxFDs {
+		return 0, abi.EMFILE
+	}
+	for fd := abi.Fd(0); ; fd++ {
+		if _, used := t.fds[fd]; !used {
+			return fd, abi.ESUCCESS
+		}
+	}
+}
+
+// insertLowest installs d under the lowest free number, as FreeBSD and
+// POSIX allocate descriptors. The table takes over the caller's reference
+// to d.file; on failure the reference is released.
+func (t *fdTable) insertLowest(d *descriptor) (abi.Fd, abi.Errno) {
+	t.mu.Lock()
+	fd, errno := t.lowestFree()
+	if errno == abi.ESUCCESS {
+		t.fds[fd] = d
+	}
+	t.mu.Unlock()
+	if errno != abi.ESUCCESS {
+		d.file.release()
+	}
+	return fd, errno
+}
+
+// dup installs a copy of from (same open file, same rights) under the
+// lowest free number.
+func (t *fdTable) dup(from abi.Fd) (abi.Fd, abi.Errno) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	d, ok := t.fds[from]
+	if !ok {
+		return 0, abi.EBADF
+	}
+	fd, errno := t.lowestFree()
+	if errno != abi.ESUCCESS {
+		return 0, errno
+	}
+	c := *d
+	c.file.acquire()
+	t.fds[fd] = &c
+	return fd, abi.ESUCCESS
+}
+
+// replace makes to a copy of from, atomically closing what to referred
+// to. Both must exist.
+func (t *fdTable) replace(from, to abi.Fd) abi.Errno {
+	t.mu.Lock()
+	d, ok := t.fds[from]
+	old, okTo := t.fds[to]
+	if !ok || !okTo {
+		t.mu.Unlock()
+		return abi.EBADF
+	}
+	if from == to {
+		t.mu.Unlock()
+		return abi.ESUCCESS
+	}
+	c := *d
+	c.file.acquire()
+	t.fds[to] = &c
+	t.mu.Unlock()
+	old.file.release()
+	return abi.ESUCCESS
+}
+
+// restrict replaces the rights of fd by a subset of them; asking for a
+// right the descriptor does not have is ENOTCAPABLE.
+func (t *fdTable) restrict(fd abi.Fd, base, inheriting abi.Rights) abi.Errno {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	d, ok := t.fds[fd]
+	if !ok {
+		return abi.EBADF
+	}
+	if base&^d.rights != 0 || inheriting&^d.inheriting != 0 {
+		return abi.ENOTCAPABLE
+	}
+	d.rights, d.inheriting = base, inheriting
+	return abi.ESUCCESS
 }
 
 // close removes fd from the table.
@@ -124,6 +254,11 @@ const (
 	ReadOnlyFileRights = rightsReadOnlyFile
 	rightsSocket       = abi.RightFdRead | abi.RightFdStatPutFlags | abi.RightFdWrite |
 		abi.RightFileStatFget | abi.RightPollFdReadwrite | abi.RightSockShutdown
+	// rightsSharedMemory are the rights FreeBSD gives a new shared memory
+	// object (read, write, stat, resize, map): it has no file offset a
+	// program could move, and no advice or allocation.
+	rightsSharedMemory = abi.RightFdRead | abi.RightFdWrite | abi.RightFileStatFget |
+		abi.RightFileStatFputSize | abi.RightMemMap | abi.RightMemMapExec
 	rightsAll = ^abi.Rights(0)
 )
 
@@ -134,6 +269,8 @@ func maxRights(ft abi.Filetype) (base, inheriting abi.Rights) {
 		return rightsDirectoryBase, rightsDirectoryInheriting
 	case abi.FiletypeRegularFile:
 		return rightsRegularFile, 0
+	case abi.FiletypeSharedMemory:
+		return rightsSharedMemory, 0
 	case abi.FiletypeSocketDgram, abi.FiletypeSocketStream:
 		return rightsSocket, rightsAll
 	default:
@@ -142,34 +279,43 @@ func maxRights(ft abi.Filetype) (base, inheriting abi.Rights) {
 }
 
 // filetypeOf classifies an open host file. Pipes and FIFOs appear as
-// stream sockets, as they do on FreeBSD.
+// stream sockets, as they do on FreeBSD. Shared memory the runtime creates
+// (fd_create1) is typed when it is created: on Linux it looks like a
+// regular file.
 func filetypeOf(fd int) (abi.Filetype, error) {
 	var st unix.Stat_t
 	if err := unix.Fstat(fd, &st); err != nil {
 		return abi.FiletypeUnknown, err
 	}
-	switch st.Mode & unix.S_IFMT {
-	case unix.S_IFREG:
-		return abi.FiletypeRegularFile, nil
-	case unix.S_IFDIR:
-		return abi.FiletypeDirectory, nil
-	case unix.S_IFCHR:
-		return abi.FiletypeCharacterDevice, nil
-	case unix.S_IFBLK:
-		return abi.FiletypeBlockDevice, nil
-	case unix.S_IFLNK:
-		return abi.FiletypeSymbolicLink, nil
-	case unix.S_IFIFO:
-		return abi.FiletypeSocketStream, nil
-	case unix.S_IFSOCK:
-		typ, err := unix.GetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_TYPE)
-		if err != nil {
-			return abi.FiletypeUnknown, err
-		}
-		if typ == unix.SOCK_DGRAM {
-			return abi.FiletypeSocketDgram, nil
-		}
-		return abi.FiletypeSocketStream, nil
+	if ft := filetypeOfMode(st.Mode); ft != abi.FiletypeSocketStream || st.Mode&unix.S_IFMT != unix.S_IFSOCK {
+		return ft, nil
 	}
-	return abi.FiletypeUnknown, nil
+	typ, err := unix.GetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_TYPE)
+	if err != nil {
+		return abi.FiletypeUnknown, err
+	}
+	if typ == unix.SOCK_DGRAM {
+		return abi.FiletypeSocketDgram, nil
+	}
+	return abi.FiletypeSocketStream, nil
+}
+
+// filetypeOfMode classifies a file by its mode, as stat by path does: a
+// socket's kind cannot be told from its inode, so it is a stream socket.
+func filetypeOfMode(mode uint32) abi.Filetype {
+	switch mode & unix.S_IFMT {
+	case unix.S_IFREG:
+		return abi.FiletypeRegularFile
+	case unix.S_IFDIR:
+		return abi.FiletypeDirectory
+	case unix.S_IFCHR:
+		return abi.FiletypeCharacterDevice
+	case unix.S_IFBLK:
+		return abi.FiletypeBlockDevice
+	case unix.S_IFLNK:
+		return abi.FiletypeSymbolicLink
+	case unix.S_IFIFO, unix.S_IFSOCK:
+		return abi.FiletypeSocketStream
+	}
+	return abi.FiletypeUnknown
 }

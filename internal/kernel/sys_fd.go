@@ -2,6 +2,7 @@ package kernel
 
 import (
 	"encoding/binary"
+	"math"
 	"time"
 
 	"github.com/cloudabi-go/cloudabi/abi"
@@ -11,47 +12,220 @@ import (
 
 // File descriptors.
 var fdSyscalls = map[abi.Syscall]handler{
-	abi.SysFdClose:   sysFdClose,
-	abi.SysFdRead:    sysFdRead,
-	abi.SysFdStatGet: sysFdStatGet,
-	abi.SysFdWrite:   sysFdWrite,
+	abi.SysFdClose:    sysFdClose,
+	abi.SysFdCreate1:  sysFdCreate1,
+	abi.SysFdCreate2:  sysFdCreate2,
+	abi.SysFdDatasync: sysFdDatasync,
+	abi.SysFdDup:      sysFdDup,
+	abi.SysFdPread:    sysFdPread,
+	abi.SysFdPwrite:   sysFdPwrite,
+	abi.SysFdRead:     sysFdRead,
+	abi.SysFdReplace:  sysFdReplace,
+	abi.SysFdSeek:     sysFdSeek,
+	abi.SysFdStatGet:  sysFdStatGet,
+	abi.SysFdStatPut:  sysFdStatPut,
+	abi.SysFdSync:     sysFdSync,
+	abi.SysFdWrite:    sysFdWrite,
+}
+
+// fdArg converts a descriptor argument. A value that does not fit in
+// cloudabi_fd_t names no descriptor.
+func fdArg(a uint64) (abi.Fd, abi.Errno) {
+	if a > math.MaxUint32 {
+		return 0, abi.EBADF
+	}
+	return abi.Fd(a), abi.ESUCCESS
+}
+
+// fd looks up the descriptor named by argument a and checks that it has
+// every right in need (EBADF, ENOTCAPABLE). The caller must release
+// d.file.
+func (t *thread) fd(a uint64, need abi.Rights) (descriptor, abi.Errno) {
+	fd, errno := fdArg(a)
+	if errno != abi.ESUCCESS {
+		return descriptor{}, errno
+	}
+	return t.proc.fds.get(fd, need)
 }
 
 func sysFdClose(t *thread, c *call) abi.Errno {
-	if c.args[0] > 0xffffffff {
-		return abi.EBADF
+	fd, errno := fdArg(c.args[0])
+	if errno != abi.ESUCCESS {
+		return errno
 	}
-	return t.proc.fds.close(abi.Fd(c.args[0]))
+	return t.proc.fds.close(fd)
+}
+
+// install puts a new host file into the table under the lowest free
+// number and stores that number at guest address out (checked writable
+// beforehand by the caller).
+func (p *Process) install(h *hostFile, ft abi.Filetype, base, inheriting abi.Rights) (abi.Fd, abi.Errno) {
+	return p.fds.insertLowest(&descriptor{file: h, filetype: ft, rights: base, inheriting: inheriting})
+}
+
+func (p *Process) putFd(addr uint64, fd abi.Fd) abi.Errno {
+	b, errno := p.bytes(addr, 4, memory.ProtWrite)
+	if errno == abi.ESUCCESS {
+		binary.LittleEndian.PutUint32(b, uint32(fd))
+	}
+	return errno
+}
+
+func sysFdCreate1(t *thread, c *call) abi.Errno {
+	p := t.proc
+	if abi.Filetype(c.args[0]) != abi.FiletypeSharedMemory {
+		return abi.EINVAL
+	}
+	if errno := p.checkWritable(c.args[1], 4); errno != abi.ESUCCESS {
+		return errno
+	}
+	mfd, err := unix.MemfdCreate("cloudabi-shm", unix.MFD_CLOEXEC)
+	if err != nil {
+		return errnoOf(err)
+	}
+	fd, errno := p.install(newHostFD(mfd, "cloudabi-shm"), abi.FiletypeSharedMemory, rightsSharedMemory, 0)
+	if errno != abi.ESUCCESS {
+		return errno
+	}
+	return p.putFd(c.args[1], fd)
+}
+
+func sysFdCreate2(t *thread, c *call) abi.Errno {
+	p := t.proc
+	ft := abi.Filetype(c.args[0])
+	var typ int
+	switch ft {
+	case abi.FiletypeSocketDgram:
+		typ = unix.SOCK_DGRAM
+	case abi.FiletypeSocketStream:
+		typ = unix.SOCK_STREAM
+	default:
+		return abi.EINVAL
+	}
+	if errno := p.checkWritable(c.args[1], 4); errno != abi.ESUCCESS {
+		return errno
+	}
+	if errno := p.checkWritable(c.args[2], 4); errno != abi.ESUCCESS {
+		return errno
+	}
+	pair, err := unix.Socketpair(unix.AF_UNIX, typ|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		return errnoOf(err)
+	}
+	base, inh := maxRights(ft)
+	h1 := newHostFD(pair[0], "socketpair")
+	h2 := newHostFD(pair[1], "socketpair")
+	fd1, errno := p.install(h1, ft, base, inh)
+	if errno != abi.ESUCCESS {
+		h2.release()
+		return errno
+	}
+	fd2, errno := p.install(h2, ft, base, inh)
+	if errno != abi.ESUCCESS {
+		p.fds.close(fd1)
+		return errno
+	}
+	if errno := p.putFd(c.args[1], fd1); errno != abi.ESUCCESS {
+		return errno
+	}
+	return p.putFd(c.args[2], fd2)
+}
+
+func sysFdDatasync(t *thread, c *call) abi.Errno {
+	d, errno := t.fd(c.args[0], abi.RightFdDatasync)
+	if errno != abi.ESUCCESS {
+		return errno
+	}
+	defer d.file.release()
+	return errnoOf(unix.Fdatasync(d.file.fd()))
+}
+
+func sysFdSync(t *thread, c *call) abi.Errno {
+	d, errno := t.fd(c.args[0], abi.RightFdSync)
+	if errno != abi.ESUCCESS {
+		return errno
+	}
+	defer d.file.release()
+	return errnoOf(unix.Fsync(d.file.fd()))
+}
+
+func sysFdDup(t *thread, c *call) abi.Errno {
+	p := t.proc
+	from, errno := fdArg(c.args[0])
+	if errno != abi.ESUCCESS {
+		return errno
+	}
+	if errno := p.checkWritable(c.args[1], 4); errno != abi.ESUCCESS {
+		return errno
+	}
+	fd, errno := p.fds.dup(from)
+	if errno != abi.ESUCCESS {
+		return errno
+	}
+	return p.putFd(c.args[1], fd)
+}
+
+func sysFdReplace(t *thread, c *call) abi.Errno {
+	from, errno := fdArg(c.args[0])
+	if errno != abi.ESUCCESS {
+		return errno
+	}
+	to, errno := fdArg(c.args[1])
+	if errno != abi.ESUCCESS {
+		return errno
+	}
+	return t.proc.fds.replace(from, to)
+}
+
+func sysFdSeek(t *thread, c *call) abi.Errno {
+	p := t.proc
+	offset := int64(c.args[1])
+	var whence int
+	switch abi.Whence(c.args[2]) {
+	case abi.WhenceCur:
+		whence = unix.SEEK_CUR
+	case abi.WhenceEnd:
+		whence = unix.SEEK_END
+	case abi.WhenceSet:
+		whence = unix.SEEK_SET
+	default:
+		return abi.EINVAL
+	}
+	d, errno := t.fd(c.args[0], 0)
+	if errno != abi.ESUCCESS {
+		return errno
+	}
+	defer d.file.release()
+	// Reading the offset (whence cur, offset 0) only needs FD_TELL,
+	// which FD_SEEK implies; moving it needs FD_SEEK.
+	tell := whence == unix.SEEK_CUR && offset == 0
+	if d.rights&abi.RightFdSeek == 0 && !(tell && d.rights&abi.RightFdTell != 0) {
+		return abi.ENOTCAPABLE
+	}
+	if errno := p.checkWritable(c.args[3], 8); errno != abi.ESUCCESS {
+		return errno
+	}
+	off, err := unix.Seek(d.file.fd(), offset, whence)
+	if err != nil {
+		return errnoOf(err)
+	}
+	return p.putUint64(c.args[3], uint64(off))
 }
 
 func sysFdStatGet(t *thread, c *call) abi.Errno {
 	p := t.proc
-	d, errno := p.fds.get(abi.Fd(c.args[0]), 0)
-	if errno != abi.ESUCCESS || c.args[0] > 0xffffffff {
-		if errno == abi.ESUCCESS {
-			d.file.release()
-		}
-		return abi.EBADF
+	d, errno := t.fd(c.args[0], 0)
+	if errno != abi.ESUCCESS {
+		return errno
 	}
 	defer d.file.release()
 	buf, errno := p.bytes(c.args[1], abi.SizeofFdstat, memory.ProtWrite)
 	if errno != abi.ESUCCESS {
 		return errno
 	}
-	var flags abi.Fdflags
-	if fl, err := unix.FcntlInt(uintptr(d.file.fd()), unix.F_GETFL, 0); err == nil {
-		if fl&unix.O_APPEND != 0 {
-			flags |= abi.FdflagAppend
-		}
-		if fl&unix.O_NONBLOCK != 0 {
-			flags |= abi.FdflagNonblock
-		}
-		if fl&unix.O_DSYNC != 0 {
-			flags |= abi.FdflagDsync
-		}
-		if fl&unix.O_SYNC == unix.O_SYNC {
-			flags |= abi.FdflagSync | abi.FdflagRsync
-		}
+	flags := d.file.fdflags()
+	if fl, err := unix.FcntlInt(uintptr(d.file.fd()), unix.F_GETFL, 0); err == nil && fl&unix.O_APPEND != 0 {
+		flags |= abi.FdflagAppend
 	}
 	var st [abi.SizeofFdstat]byte
 	le := binary.LittleEndian
@@ -63,38 +237,138 @@ func sysFdStatGet(t *thread, c *call) abi.Errno {
 	return abi.ESUCCESS
 }
 
-// fdIO runs a read or write on a guest fd with the guest's buffers.
-func (t *thread) fdIO(c *call, right abi.Rights, prot memory.Prot, events int16, op func(fd int, iovs [][]byte) (int, error)) abi.Errno {
+// allFdflags are the descriptor flags the ABI defines.
+const allFdflags = abi.FdflagAppend | abi.FdflagDsync | abi.FdflagNonblock | abi.FdflagRsync | abi.FdflagSync
+
+func sysFdStatPut(t *thread, c *call) abi.Errno {
 	p := t.proc
-	if c.args[0] > 0xffffffff {
-		return abi.EBADF
+	raw, errno := p.bytes(c.args[1], abi.SizeofFdstat, memory.ProtRead)
+	if errno != abi.ESUCCESS {
+		return errno
 	}
-	d, errno := p.fds.get(abi.Fd(c.args[0]), right)
+	var st [abi.SizeofFdstat]byte
+	copy(st[:], raw)
+	le := binary.LittleEndian
+	// As on FreeBSD, one call adjusts either the flags or the rights.
+	switch abi.Fdsflags(c.args[2]) {
+	case abi.FdstatFlags:
+		d, errno := t.fd(c.args[0], abi.RightFdStatPutFlags)
+		if errno != abi.ESUCCESS {
+			return errno
+		}
+		defer d.file.release()
+		flags := abi.Fdflags(le.Uint16(st[abi.OffsetofFdstatFsFlags:]))
+		if flags&^allFdflags != 0 {
+			return abi.EINVAL
+		}
+		fd := uintptr(d.file.fd())
+		fl, err := unix.FcntlInt(fd, unix.F_GETFL, 0)
+		if err != nil {
+			return errnoOf(err)
+		}
+		want := fl &^ unix.O_APPEND
+		if flags&abi.FdflagAppend != 0 {
+			want |= unix.O_APPEND
+		}
+		if want != fl {
+			if _, err := unix.FcntlInt(fd, unix.F_SETFL, want); err != nil {
+				return errnoOf(err)
+			}
+		}
+		d.file.flags.Store(uint32(flags & emulatedFlags))
+		return abi.ESUCCESS
+	case abi.FdstatRights:
+		fd, errno := fdArg(c.args[0])
+		if errno != abi.ESUCCESS {
+			return errno
+		}
+		base := abi.Rights(le.Uint64(st[abi.OffsetofFdstatFsRightsBase:]))
+		inh := abi.Rights(le.Uint64(st[abi.OffsetofFdstatFsRightsInheriting:]))
+		return p.fds.restrict(fd, base, inh)
+	}
+	return abi.EINVAL
+}
+
+// ioKind describes one of the four read and write calls.
+type ioKind struct {
+	need       abi.Rights
+	write      bool
+	positional bool // offset argument before the result pointer
+}
+
+// fdIO runs a read or write on a guest fd with the guest's buffers.
+// Arguments: fd, iovs, iovs_len, [offset], result.
+func (t *thread) fdIO(c *call, k ioKind) abi.Errno {
+	p := t.proc
+	d, errno := t.fd(c.args[0], k.need)
 	if errno != abi.ESUCCESS {
 		return errno
 	}
 	defer d.file.release()
+	prot, events := memory.ProtWrite, int16(unix.POLLIN)
+	if k.write {
+		prot, events = memory.ProtRead, unix.POLLOUT
+	}
 	iovs, errno := p.iovecs(c.args[1], c.args[2], prot)
 	if errno != abi.ESUCCESS {
 		return errno
 	}
-	if errno := p.checkWritable(c.args[3], 8); errno != abi.ESUCCESS {
+	out := c.args[3]
+	var offset int64
+	if k.positional {
+		if c.args[3] > math.MaxInt64 {
+			return abi.EINVAL
+		}
+		offset, out = int64(c.args[3]), c.args[4]
+	}
+	if errno := p.checkWritable(out, 8); errno != abi.ESUCCESS {
 		return errno
+	}
+	fd := d.file.fd()
+	op := func() (int, error) {
+		switch {
+		case k.write && k.positional:
+			return unix.Pwritev(fd, iovs, offset)
+		case k.write:
+			return unix.Writev(fd, iovs)
+		case k.positional:
+			return unix.Preadv(fd, iovs, offset)
+		}
+		return unix.Readv(fd, iovs)
 	}
 	n := 0
 	if len(iovs) > 0 {
 		var err error
-		n, err = retryIO(d.file.fd(), events, func() (int, error) { return op(d.file.fd(), iovs) })
+		flags := d.file.fdflags()
+		if flags&abi.FdflagNonblock != 0 {
+			n, err = tryIO(fd, events, op)
+		} else {
+			n, err = retryIO(fd, events, op)
+		}
 		if err != nil {
-			if err == unix.EPIPE && right == abi.RightFdWrite {
+			if err == unix.EPIPE && k.write {
 				// As on other systems, writing to a pipe nobody
 				// reads raises SIGPIPE in the writer.
 				t.proc.raise(abi.SigPipe)
 			}
 			return errnoOf(err)
 		}
+		if k.write && n > 0 && (d.filetype == abi.FiletypeRegularFile || d.filetype == abi.FiletypeSharedMemory) {
+			// Synchronous writes the guest asked for with
+			// fd_stat_put, which Linux cannot switch on for an
+			// open file.
+			switch {
+			case flags&abi.FdflagSync != 0:
+				err = unix.Fsync(fd)
+			case flags&abi.FdflagDsync != 0:
+				err = unix.Fdatasync(fd)
+			}
+			if err != nil {
+				return errnoOf(err)
+			}
+		}
 	}
-	return p.putUint64(c.args[3], uint64(n))
+	return p.putUint64(out, uint64(n))
 }
 
 // retryIO runs op, waiting for readiness instead of failing with EAGAIN:
@@ -114,10 +388,48 @@ func retryIO(fd int, events int16, op func() (int, error)) (int, error) {
 	}
 }
 
+// tryIO runs op for a descriptor in non-blocking mode. The host file may
+// be in blocking mode (it can be shared with other processes, so the flag
+// is not set on it): op only runs if the file is ready, else the answer is
+// EAGAIN.
+func tryIO(fd int, events int16, op func() (int, error)) (int, error) {
+	for {
+		fds := []unix.PollFd{{Fd: int32(fd), Events: events}}
+		n, err := unix.Poll(fds, 0)
+		if err == unix.EINTR {
+			continue
+		}
+		if err != nil {
+			return 0, err
+		}
+		if n == 0 || fds[0].Revents&(events|unix.POLLERR|unix.POLLHUP) == 0 {
+			return 0, unix.EAGAIN
+		}
+		break
+	}
+	for {
+		n, err := op()
+		if err == unix.EINTR {
+			continue
+		}
+		return n, err
+	}
+}
+
 func sysFdRead(t *thread, c *call) abi.Errno {
-	return t.fdIO(c, abi.RightFdRead, memory.ProtWrite, unix.POLLIN, unix.Readv)
+	return t.fdIO(c, ioKind{need: abi.RightFdRead})
 }
 
 func sysFdWrite(t *thread, c *call) abi.Errno {
-	return t.fdIO(c, abi.RightFdWrite, memory.ProtRead, unix.POLLOUT, unix.Writev)
+	return t.fdIO(c, ioKind{need: abi.RightFdWrite, write: true})
+}
+
+// fd_pread and fd_pwrite need FD_SEEK besides FD_READ or FD_WRITE: they
+// name offsets in the file.
+func sysFdPread(t *thread, c *call) abi.Errno {
+	return t.fdIO(c, ioKind{need: abi.RightFdRead | abi.RightFdSeek, positional: true})
+}
+
+func sysFdPwrite(t *thread, c *call) abi.Errno {
+	return t.fdIO(c, ioKind{need: abi.RightFdWrite | abi.RightFdSeek, write: true, positional: true})
 }
