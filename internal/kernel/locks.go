@@ -265,11 +265,11 @@ func sysCondvarSignal(t *thread, c *call) abi.Errno {
 // or condition variable: the lock or condition variable alone, or followed
 // by a clock giving a timeout.
 func isLockPoll(subs []subscription) bool {
-	switch subs[0].typ {
-	case abi.EventtypeLockRdlock, abi.EventtypeLockWrlock, abi.EventtypeCondvar:
-		return len(subs) == 1 || len(subs) == 2 && subs[1].typ == abi.EventtypeClock
-	}
-	return false
+	return isLockType(subs[0].typ) && (len(subs) == 1 || len(subs) == 2 && subs[1].typ == abi.EventtypeClock)
+}
+
+func isLockType(t abi.Eventtype) bool {
+	return t == abi.EventtypeLockRdlock || t == abi.EventtypeLockWrlock || t == abi.EventtypeCondvar
 }
 
 // pollLocks acquires a lock, or waits on a condition variable, with an

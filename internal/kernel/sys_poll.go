@@ -118,8 +118,16 @@ func sysPoll(t *thread, c *call) abi.Errno {
 	if len(subs) == 0 {
 		return p.writeEvents(out, neventsAddr, nil)
 	}
+	// The valid forms: a lock or condition variable alone, or followed
+	// by a clock; or any number of clocks, fds and processes. Anything
+	// else is EINVAL, as on other implementations.
 	if isLockPoll(subs) {
 		return t.pollLocks(c, subs, out, neventsAddr)
+	}
+	for _, s := range subs {
+		if isLockType(s.typ) {
+			return abi.EINVAL
+		}
 	}
 	return t.pollGeneral(c, subs, out, neventsAddr)
 }
@@ -206,14 +214,12 @@ func (t *thread) pollGeneral(c *call, subs []subscription, out, neventsAddr uint
 				continue
 			}
 			fdSubs = append(fdSubs, fdSub{i, d})
-		default:
-			// Locks and condition variables only combine with a
-			// clock (see isLockPoll); process termination comes
-			// with process support.
+		case abi.EventtypeProcTerminate:
+			// Process descriptors come with process support.
 			ev.errno = abi.ENOSYS
-			if s.typ == abi.EventtypeLockRdlock || s.typ == abi.EventtypeLockWrlock || s.typ == abi.EventtypeCondvar {
-				ev.errno = abi.EINVAL
-			}
+			ready = append(ready, ev)
+		default:
+			ev.errno = abi.EINVAL
 			ready = append(ready, ev)
 		}
 	}
