@@ -336,39 +336,135 @@ func (t *thread) fdIO(c *call, k ioKind) abi.Errno {
 		}
 		return unix.Readv(fd, iovs)
 	}
-	n := 0
-	if len(iovs) > 0 {
-		var err error
-		flags := d.file.fdflags()
-		if flags&abi.FdflagNonblock != 0 {
-			n, err = tryIO(fd, events, op)
-		} else {
-			n, err = retryIO(fd, events, op)
+	if len(iovs) == 0 {
+		return p.putUint64(out, 0)
+	}
+	flags := d.file.fdflags()
+	if flags&abi.FdflagNonblock != 0 {
+		n, err := tryIO(fd, events, op)
+		return t.finishIO(d, k, flags, out, n, err)
+	}
+	if mayBlock(d.filetype) && !k.positional {
+		// Try without waiting first; most calls complete at once.
+		n, err := nowaitIO(fd, iovs, k.write)
+		switch err {
+		case unix.EAGAIN:
+		case unix.EOPNOTSUPP, unix.EINVAL:
+			// The file cannot say: ask poll(2).
+			if readyNow(fd, events) {
+				n, err := retryIO(fd, events, op)
+				return t.finishIO(d, k, flags, out, n, err)
+			}
+		default:
+			return t.finishIO(d, k, flags, out, n, err)
+		}
+		// Wait on a goroutine: the dispatcher must stay free for the
+		// process's other threads, and a parked goroutine costs no
+		// OS thread.
+		d.file.acquire()
+		return t.async(c, func(c *call) abi.Errno {
+			defer d.file.release()
+			if errno := t.waitReady(fd, events); errno != abi.ESUCCESS {
+				return errno
+			}
+			n, err := retryIO(fd, events, op)
+			return t.finishIO(d, k, flags, out, n, err)
+		})
+	}
+	n, err := retryIO(fd, events, op)
+	return t.finishIO(d, k, flags, out, n, err)
+}
+
+// finishIO turns the outcome of a read or write into the call's result.
+func (t *thread) finishIO(d descriptor, k ioKind, flags abi.Fdflags, out uint64, n int, err error) abi.Errno {
+	if err != nil {
+		if err == unix.EPIPE && k.write {
+			// As on other systems, writing to a pipe nobody reads
+			// raises SIGPIPE in the writer.
+			t.proc.raise(abi.SigPipe)
+		}
+		return errnoOf(err)
+	}
+	if k.write && n > 0 && (d.filetype == abi.FiletypeRegularFile || d.filetype == abi.FiletypeSharedMemory) {
+		// Synchronous writes the guest asked for with fd_stat_put,
+		// which Linux cannot switch on for an open file.
+		switch {
+		case flags&abi.FdflagSync != 0:
+			err = unix.Fsync(d.file.fd())
+		case flags&abi.FdflagDsync != 0:
+			err = unix.Fdatasync(d.file.fd())
 		}
 		if err != nil {
-			if err == unix.EPIPE && k.write {
-				// As on other systems, writing to a pipe nobody
-				// reads raises SIGPIPE in the writer.
-				t.proc.raise(abi.SigPipe)
-			}
 			return errnoOf(err)
 		}
-		if k.write && n > 0 && (d.filetype == abi.FiletypeRegularFile || d.filetype == abi.FiletypeSharedMemory) {
-			// Synchronous writes the guest asked for with
-			// fd_stat_put, which Linux cannot switch on for an
-			// open file.
-			switch {
-			case flags&abi.FdflagSync != 0:
-				err = unix.Fsync(fd)
-			case flags&abi.FdflagDsync != 0:
-				err = unix.Fdatasync(fd)
-			}
-			if err != nil {
-				return errnoOf(err)
-			}
+	}
+	return t.proc.putUint64(out, uint64(n))
+}
+
+// mayBlock reports whether reads and writes on a file of type ft can wait
+// indefinitely: those of pipes, sockets and devices can; those of regular
+// files, shared memory and directories cannot.
+func mayBlock(ft abi.Filetype) bool {
+	switch ft {
+	case abi.FiletypeRegularFile, abi.FiletypeSharedMemory, abi.FiletypeDirectory:
+		return false
+	}
+	return true
+}
+
+// nowaitIO reads or writes at the current position without waiting
+// (RWF_NOWAIT): EAGAIN if it would have to wait, EOPNOTSUPP if the file
+// cannot tell.
+func nowaitIO(fd int, iovs [][]byte, write bool) (int, error) {
+	for {
+		var n int
+		var err error
+		if write {
+			n, err = unix.Pwritev2(fd, iovs, -1, unix.RWF_NOWAIT)
+		} else {
+			n, err = unix.Preadv2(fd, iovs, -1, unix.RWF_NOWAIT)
+		}
+		if err != unix.EINTR {
+			return n, err
 		}
 	}
-	return p.putUint64(out, uint64(n))
+}
+
+// readyNow reports whether fd is ready for events without waiting.
+func readyNow(fd int, events int16) bool {
+	fds := []unix.PollFd{{Fd: int32(fd), Events: events}}
+	for {
+		n, err := unix.Poll(fds, 0)
+		if err == unix.EINTR {
+			continue
+		}
+		return err != nil || n > 0
+	}
+}
+
+// waitReady waits, on the process's epoll goroutine, until fd is ready for
+// events. It returns noReply if the process dies meanwhile.
+func (t *thread) waitReady(fd int, events int16) abi.Errno {
+	p := t.proc
+	fp, err := p.fdPollerOf()
+	if err != nil {
+		return errnoOf(err)
+	}
+	ev := uint32(unix.EPOLLIN | unix.EPOLLRDHUP)
+	if events == unix.POLLOUT {
+		ev = unix.EPOLLOUT
+	}
+	ch, cancel, err := fp.wait(fd, ev)
+	if err != nil {
+		return abi.ESUCCESS // a file epoll cannot watch is always ready
+	}
+	select {
+	case <-ch:
+		return abi.ESUCCESS
+	case <-p.done:
+		cancel()
+		return noReply
+	}
 }
 
 // retryIO runs op, waiting for readiness instead of failing with EAGAIN:
