@@ -231,13 +231,43 @@ func Run(ctx context.Context, path string, cfg *config.Config, opts *Options) (E
 	return proc.Wait(), nil
 }
 
+// Rights of the descriptors the launcher opens, by config.Access. The
+// kernel narrows them further to what applies to the file's type.
+const (
+	// readOnlyDirectoryRights may look at a directory and open what is
+	// beneath it, nothing more.
+	readOnlyDirectoryRights = abi.RightFileOpen | abi.RightFileReaddir | abi.RightFileReadlink |
+		abi.RightFileStatGet | abi.RightFileStatFget | abi.RightPollFdReadwrite
+	// writeOnlyFileRights are those of a regular file that do not read.
+	writeOnlyFileRights = abi.RightFdDatasync | abi.RightFdSeek | abi.RightFdStatPutFlags |
+		abi.RightFdSync | abi.RightFdTell | abi.RightFdWrite | abi.RightFileAdvise |
+		abi.RightFileAllocate | abi.RightFileStatFget | abi.RightFileStatFputSize |
+		abi.RightFileStatFputTimes | abi.RightPollFdReadwrite
+	// appendFileRights add to the end of a file opened with O_APPEND and
+	// change nothing already in it: no fd_seek (hence no fd_pwrite), no
+	// fd_stat_put (which could clear FDFLAG_APPEND), no file_stat_fput,
+	// no file_allocate, no mem_map.
+	appendFileRights = abi.RightFdDatasync | abi.RightFdSync | abi.RightFdTell | abi.RightFdWrite |
+		abi.RightFileAdvise | abi.RightFileStatFget | abi.RightPollFdReadwrite
+)
+
 // accessRights gives the rights of a descriptor the launcher opened: a
-// file named in the configuration is read-only, as in the original
-// launcher; directories and inherited descriptors get every right that
-// applies to their type (zero means exactly that to Start).
+// file named in the configuration without a mode is read-only, as in the
+// original launcher; a file opened with mode write or append gets only the
+// rights of that mode; a directory granted with mode read gets a read-only
+// tree. Directories with full rights, files opened read-write and inherited
+// descriptors get every right that applies to their type (zero means
+// exactly that to Start).
 func accessRights(a config.Access) (base, inheriting abi.Rights) {
-	if a == config.AccessReadOnlyFile {
+	switch a {
+	case config.AccessReadOnlyFile:
 		return kernel.ReadOnlyFileRights, 0
+	case config.AccessWriteOnlyFile:
+		return writeOnlyFileRights, 0
+	case config.AccessAppendFile:
+		return appendFileRights, 0
+	case config.AccessReadOnlyDirectory:
+		return readOnlyDirectoryRights, readOnlyDirectoryRights | kernel.ReadOnlyFileRights
 	}
 	return 0, 0
 }

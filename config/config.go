@@ -26,9 +26,43 @@
 //     is opened read-only with O_DIRECTORY and is granted full directory
 //     rights, so the program can open files beneath it; anything else is
 //     opened read-only (O_RDONLY|O_NOCTTY) and granted read-only rights.
-//     path is the only attribute.
+//     Optional attributes change that (see below).
 //   - !executable passes a read-only descriptor for the program's own
 //     executable file. It takes no value.
+//
+// # Attributes of !file
+//
+// A !file mapping may hold, besides path, attributes that say how the file
+// is opened and what the program may do with it:
+//
+//	log:    !file {path: app.log, mode: append, create: true}
+//	out:    !file {path: out.txt, mode: write, create: true, truncate: true}
+//	fresh:  !file {path: new.db, mode: readwrite, create: true, exclusive: true}
+//	public: !file {path: /srv/www, mode: read}
+//
+// The attributes are:
+//
+//   - path (required): the file or directory to open.
+//   - mode: read, write, readwrite or append. For a file it is the access
+//     mode: O_RDONLY (read, the default), O_WRONLY (write), O_RDWR
+//     (readwrite) or O_WRONLY|O_APPEND (append), and the program gets the
+//     matching rights: reading ones, writing ones, both, or with append only
+//     those that add to the end of the file (no seeking, no positioned
+//     writes, no truncating, no changing the descriptor's flags). For a
+//     directory, readwrite (the default) grants every directory right and
+//     read grants a read-only tree: the program can look up, list, stat and
+//     read files beneath it, and cannot create, write, truncate, rename,
+//     link or remove anything. write and append do not apply to directories.
+//   - create: true creates the file if it does not exist (O_CREAT, with
+//     permissions 0666 less the launcher's umask). It needs mode write,
+//     readwrite or append.
+//   - exclusive: true makes the launcher fail if the file already exists
+//     (O_EXCL). It needs create: true.
+//   - truncate: true empties the file when it is opened (O_TRUNC). It needs
+//     mode write, readwrite or append.
+//
+// create, exclusive and truncate take true or false. Any other attribute or
+// value is an error that names the attribute and the allowed values.
 //
 // Every occurrence becomes an argdata FD whose number is a guest descriptor
 // number: an index into [Config.Grants]. Guest numbers are assigned 0, 1, 2,
@@ -159,6 +193,45 @@ func (k GrantKind) String() string {
 	return "GrantKind(" + strconv.Itoa(int(k)) + ")"
 }
 
+// Mode is the mode attribute of !file: what the program may do with the
+// file or directory.
+type Mode int
+
+const (
+	// ModeDefault is an absent mode attribute: a directory gets every
+	// directory right (as with ModeReadWrite), anything else is read-only
+	// (as with ModeRead).
+	ModeDefault Mode = iota
+	// ModeRead (mode: read) opens a file read-only; a directory is granted
+	// with the rights to look at the files beneath it and read them, and
+	// nothing that changes anything.
+	ModeRead
+	// ModeWrite (mode: write) opens a file write-only.
+	ModeWrite
+	// ModeReadWrite (mode: readwrite) opens a file for reading and
+	// writing; a directory gets every directory right.
+	ModeReadWrite
+	// ModeAppend (mode: append) opens a file write-only with O_APPEND,
+	// and grants no right that could change what is already in it.
+	ModeAppend
+)
+
+func (m Mode) String() string {
+	switch m {
+	case ModeDefault:
+		return "default"
+	case ModeRead:
+		return "read"
+	case ModeWrite:
+		return "write"
+	case ModeReadWrite:
+		return "readwrite"
+	case ModeAppend:
+		return "append"
+	}
+	return "Mode(" + strconv.Itoa(int(m)) + ")"
+}
+
 // Grant is one descriptor that the program receives.
 type Grant struct {
 	Kind GrantKind
@@ -166,17 +239,37 @@ type Grant struct {
 	HostFD int
 	// Path is the path to open, for GrantFile.
 	Path string
+	// Mode, Create, Exclusive and Truncate are the attributes of a
+	// GrantFile: how to open Path.
+	Mode                        Mode
+	Create, Exclusive, Truncate bool
 	// Pos is where the grant first appears in the configuration.
 	Pos Position
 }
 
-// String describes the grant, as in "host fd 1 (config.yaml:3:3)".
+// String describes the grant, as in "host fd 1 (config.yaml:3:3)" or
+// "file \"app.log\" mode append, create (config.yaml:4:6)".
 func (g Grant) String() string {
 	switch g.Kind {
 	case GrantHostFD:
 		return fmt.Sprintf("host fd %d (%v)", g.HostFD, g.Pos)
 	case GrantFile:
-		return fmt.Sprintf("file %q (%v)", g.Path, g.Pos)
+		s := fmt.Sprintf("file %q", g.Path)
+		if g.Mode != ModeDefault {
+			s += " mode " + g.Mode.String()
+		}
+		for _, o := range []struct {
+			set  bool
+			name string
+		}{{g.Create, "create"}, {g.Exclusive, "exclusive"}, {g.Truncate, "truncate"}} {
+			if o.set {
+				if g.Mode != ModeDefault {
+					s += ","
+				}
+				s += " " + o.name
+			}
+		}
+		return fmt.Sprintf("%s (%v)", s, g.Pos)
 	}
 	return fmt.Sprintf("%v (%v)", g.Kind, g.Pos)
 }
@@ -651,7 +744,17 @@ func (c *converter) fd(n *yaml.Node) (argdata.Value, error) {
 	return c.grant(Grant{Kind: GrantHostFD, HostFD: fd, Pos: position(c.file, n)}), nil
 }
 
-// openFile handles !file {path: P}.
+// fileAttributes lists the attributes of !file, in the order the
+// documentation gives them.
+const fileAttributes = "path, mode, create, exclusive, truncate"
+
+// modeNames are the values of the mode attribute of !file.
+var modeNames = map[string]Mode{"read": ModeRead, "write": ModeWrite, "readwrite": ModeReadWrite, "append": ModeAppend}
+
+const modeValues = "read, write, readwrite, append"
+
+// openFile handles !file {path: P, mode: M, create: B, exclusive: B,
+// truncate: B}.
 func (c *converter) openFile(n *yaml.Node) (argdata.Value, error) {
 	if g, ok := c.files[n]; ok {
 		return argdata.FD(g), nil
@@ -659,19 +762,48 @@ func (c *converter) openFile(n *yaml.Node) (argdata.Value, error) {
 	if n.Kind != yaml.MappingNode {
 		return nil, c.errorf(n, "!file takes a mapping with a path, as in !file {path: /srv/www}, not %s", kindName(n))
 	}
+	g := Grant{Kind: GrantFile, Pos: position(c.file, n)}
 	var path *yaml.Node
+	keys := map[string]*yaml.Node{}
 	for i := 0; i+1 < len(n.Content); i += 2 {
 		kn, vn := resolve(n.Content[i]), resolve(n.Content[i+1])
 		if kn.Kind != yaml.ScalarNode || kn.Tag != strTag {
 			return nil, c.errorf(kn, "!file attribute names must be strings")
 		}
-		if kn.Value != "path" {
-			return nil, c.errorf(kn, "unknown !file attribute %q (known: path)", kn.Value)
+		name := kn.Value
+		if keys[name] != nil {
+			return nil, c.errorf(kn, "duplicate !file attribute %q", name)
 		}
-		if path != nil {
-			return nil, c.errorf(kn, "duplicate !file attribute \"path\"")
+		keys[name] = kn
+		switch name {
+		case "path":
+			path = vn
+		case "mode":
+			if vn.Kind != yaml.ScalarNode || vn.Tag != strTag || modeNames[vn.Value] == ModeDefault {
+				return nil, c.errorf(vn, "!file mode must be one of %s, not %s", modeValues, describe(vn))
+			}
+			g.Mode = modeNames[vn.Value]
+		case "create", "exclusive", "truncate":
+			var b bool
+			switch {
+			case vn.Kind == yaml.ScalarNode && vn.Tag == boolTag && trueValues[vn.Value]:
+				b = true
+			case vn.Kind == yaml.ScalarNode && vn.Tag == boolTag && falseValues[vn.Value]:
+				b = false
+			default:
+				return nil, c.errorf(vn, "!file %s must be true or false, not %s", name, describe(vn))
+			}
+			switch name {
+			case "create":
+				g.Create = b
+			case "exclusive":
+				g.Exclusive = b
+			case "truncate":
+				g.Truncate = b
+			}
+		default:
+			return nil, c.errorf(kn, "unknown !file attribute %q (known: %s)", name, fileAttributes)
 		}
-		path = vn
 	}
 	if path == nil {
 		return nil, c.errorf(n, "!file needs a path attribute, as in !file {path: /srv/www}")
@@ -687,12 +819,34 @@ func (c *converter) openFile(n *yaml.Node) (argdata.Value, error) {
 		// taken literally, as the original launcher did.
 		return nil, c.errorf(path, "!file path must be a string, not %s", showTag(path.Tag))
 	}
-	p := path.Value
-	if strings.IndexByte(p, 0) >= 0 {
+	g.Path = path.Value
+	if strings.IndexByte(g.Path, 0) >= 0 {
 		return nil, c.errorf(path, "!file path contains a NUL character")
 	}
+	writing := g.Mode == ModeWrite || g.Mode == ModeReadWrite || g.Mode == ModeAppend
+	for _, name := range []string{"create", "truncate"} {
+		set := (name == "create" && g.Create) || (name == "truncate" && g.Truncate)
+		if set && !writing {
+			return nil, c.errorf(keys[name], "!file %s: true needs mode write, readwrite or append", name)
+		}
+	}
+	if g.Exclusive && !g.Create {
+		return nil, c.errorf(keys["exclusive"], "!file exclusive: true needs create: true")
+	}
 	c.files[n] = len(c.grants)
-	return c.grant(Grant{Kind: GrantFile, Path: p, Pos: position(c.file, n)}), nil
+	return c.grant(g), nil
+}
+
+// describe shows a node in an error message: a scalar as its quoted text,
+// anything else by its kind.
+func describe(n *yaml.Node) string {
+	if n.Kind == yaml.ScalarNode {
+		if n.Tag == nullTag {
+			return "an empty value"
+		}
+		return strconv.Quote(n.Value)
+	}
+	return kindName(n)
 }
 
 // executable handles !executable.

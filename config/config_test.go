@@ -186,7 +186,7 @@ func TestParseErrors(t *testing.T) {
 		{"fd on sequence", tagDirective + "- !fd [1]\n", "config.yaml:3:3: !fd takes a descriptor name or number (stdout, stderr, 0, 1, ...), not a sequence"},
 		{"file scalar", tagDirective + "- !file /etc\n", "config.yaml:3:3: !file takes a mapping with a path, as in !file {path: /srv/www}, not a scalar"},
 		{"file without path", tagDirective + "- !file {}\n", "config.yaml:3:3: !file needs a path attribute, as in !file {path: /srv/www}"},
-		{"file unknown key", tagDirective + "- !file\n  path: /etc\n  mode: rw\n", "config.yaml:5:3: unknown !file attribute \"mode\" (known: path)"},
+		{"file unknown key", tagDirective + "- !file\n  path: /etc\n  perms: rw\n", "config.yaml:5:3: unknown !file attribute \"perms\" (known: path, mode, create, exclusive, truncate)"},
 		{"file non-string key", tagDirective + "- !file {[a]: b}\n", "config.yaml:3:10: !file attribute names must be strings"},
 		{"file path sequence", tagDirective + "- !file {path: [a]}\n", "config.yaml:3:16: !file path must be a string, not a sequence"},
 		{"file path null", tagDirective + "- !file {path: }\n", "config.yaml:3:16: !file path is empty"},

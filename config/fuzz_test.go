@@ -13,6 +13,7 @@ import (
 func FuzzParse(f *testing.F) {
 	f.Add([]byte(tagDirective + "- !fd stdout\n- !fd stdout\n- !fd stdout\n"))
 	f.Add([]byte(tagDirective + "www: !file {path: /srv/www}\nself: !executable\nlog: !fd 3\n"))
+	f.Add([]byte(tagDirective + "log: !file {path: app.log, mode: append, create: true}\nro: !file {path: /srv, mode: read}\nx: !file {path: x, mode: write, create: true, exclusive: true, truncate: false}\n"))
 	f.Add([]byte("a: &x [1, 2.5, true, ~, \"s\", !!binary aGk=, 2001-12-14]\nb: *x\n? [k]\n: v\n"))
 	f.Fuzz(func(t *testing.T, in []byte) {
 		cfg, err := Parse(bytes.NewReader(in), "fuzz.yaml")

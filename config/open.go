@@ -16,11 +16,24 @@ const (
 	// was opened with.
 	AccessInherited Access = iota
 	// AccessReadOnlyFile is for a file opened read-only (!file on anything
-	// but a directory, and !executable).
+	// but a directory, without a mode or with mode read, and !executable).
 	AccessReadOnlyFile
-	// AccessDirectory is for a directory (!file on a directory): full
-	// directory rights, so that files beneath it can be opened.
+	// AccessDirectory is for a directory (!file on a directory, without a
+	// mode or with mode readwrite): full directory rights, so that files
+	// beneath it can be opened, created, changed and removed.
 	AccessDirectory
+	// AccessReadOnlyDirectory is for a directory granted with mode read:
+	// files beneath it can be looked up, listed and opened for reading,
+	// and nothing can be created, written, renamed or removed.
+	AccessReadOnlyDirectory
+	// AccessWriteOnlyFile is for a file opened with mode write (O_WRONLY).
+	AccessWriteOnlyFile
+	// AccessReadWriteFile is for a file opened with mode readwrite (O_RDWR).
+	AccessReadWriteFile
+	// AccessAppendFile is for a file opened with mode append
+	// (O_WRONLY|O_APPEND): the program may add to its end, and may not
+	// seek, truncate, change its flags or write anywhere else.
+	AccessAppendFile
 )
 
 func (a Access) String() string {
@@ -31,6 +44,14 @@ func (a Access) String() string {
 		return "read-only file"
 	case AccessDirectory:
 		return "directory"
+	case AccessReadOnlyDirectory:
+		return "read-only directory"
+	case AccessWriteOnlyFile:
+		return "write-only file"
+	case AccessReadWriteFile:
+		return "read-write file"
+	case AccessAppendFile:
+		return "append-only file"
 	}
 	return fmt.Sprintf("Access(%d)", int(a))
 }
@@ -51,10 +72,14 @@ type OpenFile struct {
 // OpenFile.File can be closed independently of the original; a descriptor
 // that is not open is an error. Paths (!file) are opened close-on-exec: a
 // directory with O_RDONLY|O_DIRECTORY (an ordinary descriptor, usable with
-// openat), anything else with O_RDONLY|O_NOCTTY (and without blocking on a
-// FIFO that has no writer). exe is the program's already open executable,
-// duplicated for !executable; it may be nil if the configuration does not
-// use !executable.
+// openat), anything else with O_NOCTTY and the access mode of its mode
+// attribute: O_RDONLY (no mode, or read), O_WRONLY (write), O_RDWR
+// (readwrite) or O_WRONLY|O_APPEND (append), plus O_CREAT (create, with
+// permissions 0666 less the umask), O_EXCL (exclusive) and O_TRUNC
+// (truncate). A FIFO is opened without blocking. A directory cannot be
+// opened with mode write or append, nor with create or truncate. exe is the
+// program's already open executable, duplicated for !executable; it may be
+// nil if the configuration does not use !executable.
 //
 // On failure Open closes whatever it opened and returns an *Error located at
 // the grant, such as "config.yaml:4:9: cannot open /nonexistent: no such
@@ -125,32 +150,72 @@ func openPath(g Grant) (*os.File, Access, error) {
 		return nil, 0, &Error{Pos: g.Pos, Msg: fmt.Sprintf("cannot open %s: %v", g.Path, err), Err: err}
 	}
 	var st unix.Stat_t
-	if err := statRetry(g.Path, &st); err != nil {
+	err := statRetry(g.Path, &st)
+	switch {
+	case err == unix.ENOENT && g.Create:
+		// Created below.
+	case err != nil:
 		return fail(err)
-	}
-	if st.Mode&unix.S_IFMT == unix.S_IFDIR {
-		fd, err := openRetry(g.Path, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC)
+	case st.Mode&unix.S_IFMT == unix.S_IFDIR && !g.Exclusive:
+		access, err := directoryAccess(g)
+		if err != nil {
+			return nil, 0, err
+		}
+		fd, err := openRetry(g.Path, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
 		if err != nil {
 			return fail(err)
 		}
-		return os.NewFile(uintptr(fd), g.Path), AccessDirectory, nil
+		return os.NewFile(uintptr(fd), g.Path), access, nil
 	}
-	// O_NONBLOCK keeps a FIFO without a writer from hanging the launcher;
-	// it is cleared again right away.
-	fd, err := openRetry(g.Path, unix.O_RDONLY|unix.O_NOCTTY|unix.O_CLOEXEC|unix.O_NONBLOCK)
+
+	flags := unix.O_NOCTTY | unix.O_CLOEXEC | unix.O_NONBLOCK
+	access := AccessReadOnlyFile
+	switch g.Mode {
+	case ModeDefault, ModeRead:
+		flags |= unix.O_RDONLY
+	case ModeWrite:
+		flags |= unix.O_WRONLY
+		access = AccessWriteOnlyFile
+	case ModeReadWrite:
+		flags |= unix.O_RDWR
+		access = AccessReadWriteFile
+	case ModeAppend:
+		flags |= unix.O_WRONLY | unix.O_APPEND
+		access = AccessAppendFile
+	default:
+		return nil, 0, &Error{Pos: g.Pos, Msg: fmt.Sprintf("unknown !file mode %v", g.Mode)}
+	}
+	if g.Create {
+		flags |= unix.O_CREAT
+	}
+	if g.Exclusive {
+		flags |= unix.O_EXCL
+	}
+	if g.Truncate {
+		flags |= unix.O_TRUNC
+	}
+	// O_NONBLOCK keeps a FIFO without a writer (or reader) from hanging
+	// the launcher; it is cleared again right away.
+	fd, err := openRetry(g.Path, flags, 0o666)
+	if err == unix.ENXIO {
+		return nil, 0, &Error{Pos: g.Pos, Msg: fmt.Sprintf("cannot open %s: %v (a FIFO that no process has open for reading)", g.Path, err), Err: err}
+	}
 	if err != nil {
 		return fail(err)
 	}
-	access := AccessReadOnlyFile
-	flags, err := unix.FcntlInt(uintptr(fd), unix.F_GETFL, 0)
+	fl, err := unix.FcntlInt(uintptr(fd), unix.F_GETFL, 0)
 	if err == nil {
-		_, err = unix.FcntlInt(uintptr(fd), unix.F_SETFL, flags&^unix.O_NONBLOCK)
+		_, err = unix.FcntlInt(uintptr(fd), unix.F_SETFL, fl&^unix.O_NONBLOCK)
 	}
 	if err == nil {
 		// The path may have been replaced by a directory since the stat.
 		err = unix.Fstat(fd, &st)
 		if err == nil && st.Mode&unix.S_IFMT == unix.S_IFDIR {
-			access = AccessDirectory
+			access, err = directoryAccess(g)
+			if err != nil {
+				unix.Close(fd)
+				return nil, 0, err
+			}
 		}
 	}
 	if err != nil {
@@ -158,6 +223,20 @@ func openPath(g Grant) (*os.File, Access, error) {
 		return fail(err)
 	}
 	return os.NewFile(uintptr(fd), g.Path), access, nil
+}
+
+// directoryAccess returns the access of a grant that turned out to be a
+// directory, or the error if its attributes only apply to files.
+func directoryAccess(g Grant) (Access, error) {
+	switch {
+	case g.Mode == ModeWrite || g.Mode == ModeAppend:
+		return 0, &Error{Pos: g.Pos, Msg: fmt.Sprintf("cannot open %s with mode %v: it is a directory (a directory takes mode read or readwrite)", g.Path, g.Mode), Err: unix.EISDIR}
+	case g.Create || g.Truncate:
+		return 0, &Error{Pos: g.Pos, Msg: fmt.Sprintf("cannot open %s: it is a directory (create and truncate apply to files)", g.Path), Err: unix.EISDIR}
+	case g.Mode == ModeRead:
+		return AccessReadOnlyDirectory, nil
+	}
+	return AccessDirectory, nil
 }
 
 func statRetry(path string, st *unix.Stat_t) error {
@@ -168,9 +247,9 @@ func statRetry(path string, st *unix.Stat_t) error {
 	}
 }
 
-func openRetry(path string, flags int) (int, error) {
+func openRetry(path string, flags int, perm uint32) (int, error) {
 	for {
-		fd, err := unix.Open(path, flags, 0)
+		fd, err := unix.Open(path, flags, perm)
 		if err != unix.EINTR {
 			return fd, err
 		}
