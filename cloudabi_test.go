@@ -290,3 +290,41 @@ func TestSyscallErrors(t *testing.T) {
 
 // kernelReadOnly is what the launcher grants a !file: read, seek, stat.
 const kernelReadOnly = abi.RightFdRead | abi.RightFdSeek | abi.RightFdTell | abi.RightFileStatFget
+
+// TestMemMapFiles runs the memfile guest: private mappings of a file,
+// mem_sync, mem_advise and the rights mem_map needs.
+func TestMemMapFiles(t *testing.T) {
+	data := make([]byte, 6000)
+	for i := range data {
+		data[i] = byte('a' + i%26)
+	}
+	path := filepath.Join(t.TempDir(), "data")
+	if err := os.WriteFile(path, data, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, read := outputFile(t)
+	st := runGuest(t, "testdata/guests/memfile.c", argdata.Map{
+		{Key: argdata.Str("file"), Value: argdata.FD(0)},
+		{Key: argdata.Str("out"), Value: argdata.FD(1)},
+	}, f, out)
+	report := read()
+	lines := strings.Split(strings.TrimSpace(report), "\n")
+	if len(lines) < 25 {
+		t.Errorf("only %d checks reported:\n%s", len(lines), report)
+	}
+	for _, l := range lines {
+		if !strings.HasPrefix(l, "ok ") {
+			t.Errorf("%s", l)
+		}
+	}
+	if !st.Exited || st.Code != 0 {
+		t.Errorf("status %v, want exit 0", st)
+	}
+	if got, _ := os.ReadFile(path); string(got) != string(data) {
+		t.Errorf("the file changed")
+	}
+}

@@ -12,6 +12,8 @@ var memSyscalls = map[abi.Syscall]handler{
 	abi.SysMemMap:     sysMemMap,
 	abi.SysMemProtect: sysMemProtect,
 	abi.SysMemUnmap:   sysMemUnmap,
+	abi.SysMemSync:    sysMemSync,
+	abi.SysMemAdvise:  sysMemAdvise,
 }
 
 // linuxProt converts CloudABI protection bits, refusing unknown bits and
@@ -59,7 +61,7 @@ func (c *call) mprotectAfterReply(addr, length uint64, prot memory.Prot) {
 
 func sysMemMap(t *thread, c *call) abi.Errno {
 	p := t.proc
-	addr, length, protArg, flags, fd, off, out := c.args[0], c.args[1], c.args[2], c.args[3], c.args[4], c.args[5], c.args[6]
+	addr, length, protArg, flags, fdArgument, off, out := c.args[0], c.args[1], c.args[2], c.args[3], c.args[4], c.args[5], c.args[6]
 	prot, errno := linuxProt(protArg)
 	if errno != abi.ESUCCESS {
 		return errno
@@ -72,14 +74,11 @@ func sysMemMap(t *thread, c *call) abi.Errno {
 	if private == shared {
 		return abi.EINVAL
 	}
-	if flags&uint64(abi.MapAnon) == 0 {
-		// Mappings of files come with file support.
-		return abi.ENOSYS
-	}
-	if fd != uint64(abi.MapAnonFd) || off != 0 {
+	anon := flags&uint64(abi.MapAnon) != 0
+	if length == 0 || off%memory.PageSize != 0 {
 		return abi.EINVAL
 	}
-	if length == 0 {
+	if anon && (fdArgument != uint64(abi.MapAnonFd) || off != 0) {
 		return abi.EINVAL
 	}
 	size, ok := memory.RoundUp(length)
@@ -89,6 +88,37 @@ func sysMemMap(t *thread, c *call) abi.Errno {
 	fixed := flags&uint64(abi.MapFixed) != 0
 	if fixed && addr%memory.PageSize != 0 {
 		return abi.EINVAL
+	}
+
+	// A file is mapped by copying its contents into private memory.
+	// Shared mappings of files would need the file itself mapped into the
+	// sandbox, which holds no file descriptors.
+	var file descriptor
+	if !anon {
+		need := abi.RightMemMap
+		if prot&memory.ProtRead != 0 {
+			need |= abi.RightFdRead
+		}
+		if prot&memory.ProtExec != 0 {
+			need |= abi.RightMemMapExec
+		}
+		if shared && prot&memory.ProtWrite != 0 {
+			need |= abi.RightFdWrite
+		}
+		file, errno = t.fd(fdArgument, need)
+		if errno != abi.ESUCCESS {
+			return errno
+		}
+		defer file.file.release()
+		if file.filetype != abi.FiletypeRegularFile && file.filetype != abi.FiletypeSharedMemory {
+			return abi.ENODEV
+		}
+		if shared {
+			return abi.ENOSYS
+		}
+		if off > 1<<62 {
+			return abi.EINVAL
+		}
 	}
 	if errno := p.checkWritable(out, 8); errno != abi.ESUCCESS {
 		return errno
@@ -100,8 +130,33 @@ func sysMemMap(t *thread, c *call) abi.Errno {
 		}
 		return memErrno(err)
 	}
+	if !anon {
+		if errno := copyFile(p.mem.Raw(got, size), file.file.fd(), int64(off)); errno != abi.ESUCCESS {
+			p.mem.Unmap(got, size)
+			return errno
+		}
+	}
 	c.mprotectAfterReply(got, size, prot)
 	return p.putUint64(out, got)
+}
+
+// copyFile fills dst with the file's bytes from off; what lies beyond the
+// end of the file stays zero, as in a mapping.
+func copyFile(dst []byte, fd int, off int64) abi.Errno {
+	for len(dst) > 0 {
+		n, err := unix.Pread(fd, dst, off)
+		if err == unix.EINTR {
+			continue
+		}
+		if err != nil {
+			return errnoOf(err)
+		}
+		if n == 0 {
+			break
+		}
+		dst, off = dst[n:], off+int64(n)
+	}
+	return abi.ESUCCESS
 }
 
 func sysMemProtect(t *thread, c *call) abi.Errno {
@@ -138,4 +193,44 @@ func sysMemUnmap(t *thread, c *call) abi.Errno {
 	}
 	c.mprotectAfterReply(addr, size, 0)
 	return abi.ESUCCESS
+}
+
+// mappedRange checks an address range named by mem_sync or mem_advise: page
+// aligned, and mapped throughout (ENOMEM otherwise).
+func (p *Process) mappedRange(addr, length uint64) abi.Errno {
+	if addr%memory.PageSize != 0 {
+		return abi.EINVAL
+	}
+	size, ok := memory.RoundUp(length)
+	if !ok || size == 0 {
+		return abi.EINVAL
+	}
+	if _, err := p.mem.Slice(addr, size, 0); err != nil {
+		return abi.ENOMEM
+	}
+	return abi.ESUCCESS
+}
+
+// mem_sync has nothing to write back: every mapping is anonymous or a
+// private copy of a file. It checks its arguments as msync does.
+func sysMemSync(t *thread, c *call) abi.Errno {
+	flags := abi.Msflags(c.args[2])
+	if flags&^(abi.MsAsync|abi.MsInvalidate|abi.MsSync) != 0 {
+		return abi.EINVAL
+	}
+	if flags&abi.MsAsync != 0 && flags&abi.MsSync != 0 {
+		return abi.EINVAL
+	}
+	return t.proc.mappedRange(c.args[0], c.args[1])
+}
+
+// mem_advise is advice: it is checked and accepted. (The ABI's advice is
+// that of posix_madvise, which never discards data.)
+func sysMemAdvise(t *thread, c *call) abi.Errno {
+	switch abi.Advice(c.args[2]) {
+	case abi.AdviceDontneed, abi.AdviceNoreuse, abi.AdviceNormal, abi.AdviceRandom, abi.AdviceSequential, abi.AdviceWillneed:
+	default:
+		return abi.EINVAL
+	}
+	return t.proc.mappedRange(c.args[0], c.args[1])
 }
