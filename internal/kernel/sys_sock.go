@@ -1,0 +1,6 @@
+package kernel
+
+import "github.com/cloudabi-go/cloudabi/abi"
+
+// Sockets.
+var sockSyscalls = map[abi.Syscall]handler{}
