@@ -121,6 +121,10 @@ type Options struct {
 	AddressSpace uint64
 	// StackSize is the size of the main thread's stack (default 8 MiB).
 	StackSize uint64
+	// MaxProcesses bounds how many processes the program and the
+	// processes it forks may have at once (default 64); proc_fork fails
+	// with EAGAIN beyond it.
+	MaxProcesses int
 }
 
 // Process is a running program.
@@ -139,9 +143,10 @@ func (p *Program) Start(argdata []byte, fds []FD, opts *Options) (*Process, erro
 		kfds[i] = kernel.FD{File: f.File, Rights: f.Rights, Inheriting: f.Inheriting}
 	}
 	k, err := kernel.Start(p.exe, argdata, kfds, kernel.Options{
-		MemorySize:  opts.AddressSpace,
-		MemoryLimit: opts.MemoryLimit,
-		StackSize:   opts.StackSize,
+		MemorySize:   opts.AddressSpace,
+		MemoryLimit:  opts.MemoryLimit,
+		StackSize:    opts.StackSize,
+		MaxProcesses: opts.MaxProcesses,
 	})
 	if err != nil {
 		return nil, err

@@ -30,6 +30,11 @@ type hostFile struct {
 	// races with another reader.
 	dirMu sync.Mutex
 	dir   int
+
+	// proc is the process a process descriptor (from proc_fork) stands
+	// for; f is then a pidfd. Closing the last descriptor of a running
+	// process ends it, as on FreeBSD.
+	proc *Process
 }
 
 // emulatedFlags are the descriptor flags kept in hostFile.flags.
@@ -63,6 +68,9 @@ func (h *hostFile) acquire() { h.refs.Add(1) }
 
 func (h *hostFile) release() {
 	if h.refs.Add(-1) == 0 {
+		if h.proc != nil {
+			h.proc.Kill()
+		}
 		if h.dir >= 0 {
 			unix.Close(h.dir)
 			h.dir = -1
@@ -229,6 +237,20 @@ func (t *fdTable) closeAll() {
 	}
 }
 
+// clone copies the table for a forked process: the same open files (one
+// more reference each) with the same rights, as fork does.
+func (t *fdTable) clone() *fdTable {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	c := newFDTable()
+	for fd, d := range t.fds {
+		d.file.acquire()
+		cp := *d
+		c.fds[fd] = &cp
+	}
+	return c
+}
+
 // Rights that make sense for each file type, as in the FreeBSD
 // implementation: a descriptor never carries rights that cannot apply to it,
 // so fd_stat_get reports what the program can really do.
@@ -273,6 +295,8 @@ func maxRights(ft abi.Filetype) (base, inheriting abi.Rights) {
 		return rightsSharedMemory, 0
 	case abi.FiletypeSocketDgram, abi.FiletypeSocketStream:
 		return rightsSocket, rightsAll
+	case abi.FiletypeProcess:
+		return rightsAll &^ (abi.RightFileAdvise | abi.RightPollFdReadwrite), 0
 	default:
 		return rightsAll, 0
 	}

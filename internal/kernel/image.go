@@ -46,6 +46,7 @@ type image struct {
 	tid           abi.Tid
 	shared, areas uint64
 	mailbox       uint64
+	vdso          uint64
 }
 
 func roundUp(n uint64) uint64 { return (n + pageSize - 1) &^ (pageSize - 1) }
@@ -167,6 +168,7 @@ func buildImage(mem *memory.Memory, exe *loader.Executable, argdata []byte, stac
 		shared:  shared,
 		areas:   areas,
 		mailbox: mailbox,
+		vdso:    vdsoAddr,
 	}, nil
 }
 

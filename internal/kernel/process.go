@@ -43,19 +43,33 @@ type Options struct {
 	MemoryLimit uint64
 	// StackSize is the size of the main thread's stack.
 	StackSize uint64
+	// MaxProcesses bounds the processes a program and its descendants
+	// may have at once (proc_fork fails with EAGAIN beyond it).
+	MaxProcesses int
 }
 
 // Defaults for Options fields left zero.
 const (
-	DefaultMemorySize = 8 << 30
-	DefaultStackSize  = 8 << 20
+	DefaultMemorySize   = 8 << 30
+	DefaultStackSize    = 8 << 20
+	DefaultMaxProcesses = 64
 )
+
+// family is shared by a program and every process forked from it.
+type family struct {
+	procs    atomic.Int32 // processes alive
+	maxProcs int32
+}
 
 // Process is a running CloudABI process.
 type Process struct {
 	mem *memory.Memory
 	sb  *sandbox.Process
 	fds *fdTable
+
+	family *family
+	// vdso is the guest address of the vDSO.
+	vdso uint64
 
 	// shared is the guest address of the area where threads ring the
 	// dispatcher's doorbell (see internal/transport).
@@ -127,6 +141,9 @@ func Start(exe *loader.Executable, argdata []byte, fds []FD, opts Options) (*Pro
 	if opts.StackSize == 0 {
 		opts.StackSize = DefaultStackSize
 	}
+	if opts.MaxProcesses <= 0 {
+		opts.MaxProcesses = DefaultMaxProcesses
+	}
 	base, err := randomRegionBase(opts.MemorySize)
 	if err != nil {
 		return nil, err
@@ -138,33 +155,46 @@ func Start(exe *loader.Executable, argdata []byte, fds []FD, opts Options) (*Pro
 	p := &Process{
 		mem:     mem,
 		fds:     fdt,
+		family:  &family{maxProcs: int32(opts.MaxProcesses)},
 		threads: make(map[abi.Tid]*thread),
 		nextTid: 1,
 		done:    make(chan struct{}),
 	}
 	p.servers.Store(1)
+	p.family.procs.Add(1)
 	img, err := buildImage(mem, exe, argdata, opts.StackSize, opts.MemoryLimit)
 	if err != nil {
+		p.family.procs.Add(-1)
 		mem.Close()
 		return nil, err
 	}
-	p.shared, p.areas = img.shared, img.areas
+	p.shared, p.areas, p.vdso = img.shared, img.areas, img.vdso
 	main := &thread{proc: p, tid: img.tid, slot: 0, mailbox: img.mailbox}
 	p.threads[main.tid] = main
 	p.slots[0].Store(main)
 	p.nextTid = img.tid + 1
 
-	sb, err := sandbox.Start(mem, img.entry)
-	if err != nil {
-		mem.Close()
+	if err := p.run(img.entry); err != nil {
 		return nil, err
 	}
-	p.sb = sb
 	ok = true
+	return p, nil
+}
+
+// run starts the sandbox for a process whose memory is ready, and the
+// goroutines that serve and reap it. On error it releases the memory.
+func (p *Process) run(entry sandbox.Entry) error {
+	sb, err := sandbox.Start(p.mem, entry)
+	if err != nil {
+		p.family.procs.Add(-1)
+		p.mem.Close()
+		return err
+	}
+	p.sb = sb
 	p.servers.Add(1)
 	go p.serve()
 	go p.reap()
-	return p, nil
+	return nil
 }
 
 // randomRegionBase picks a random, 1 GiB-aligned base for the guest region
@@ -197,6 +227,7 @@ func (p *Process) reap() {
 		p.poller.close()
 	}
 	p.exit = p.exitStatus(ex)
+	p.family.procs.Add(-1)
 	p.releaseServer()
 	close(p.done)
 }

@@ -40,6 +40,9 @@ type event struct {
 	typ      abi.Eventtype
 	nbytes   uint64
 	flags    abi.Eventrwflags
+	// proc_terminate
+	signal   abi.Signal
+	exitcode uint32
 }
 
 func decodeSubscriptions(raw []byte, n int) []subscription {
@@ -87,10 +90,14 @@ func (p *Process) writeEvents(out, neventsAddr uint64, events []event) abi.Errno
 		le.PutUint64(e[abi.OffsetofEventUserdata:], ev.userdata)
 		le.PutUint16(e[abi.OffsetofEventError:], uint16(ev.errno))
 		e[abi.OffsetofEventType] = uint8(ev.typ)
-		if ev.typ == abi.EventtypeFdRead || ev.typ == abi.EventtypeFdWrite {
-			u := e[abi.OffsetofEventUnion:]
+		u := e[abi.OffsetofEventUnion:]
+		switch ev.typ {
+		case abi.EventtypeFdRead, abi.EventtypeFdWrite:
 			le.PutUint64(u[abi.OffsetofEventFdReadwriteNbytes:], ev.nbytes)
 			le.PutUint16(u[abi.OffsetofEventFdReadwriteFlags:], uint16(ev.flags))
+		case abi.EventtypeProcTerminate:
+			u[abi.OffsetofEventProcTerminateSignal] = uint8(ev.signal)
+			le.PutUint32(u[abi.OffsetofEventProcTerminateExitcode:], ev.exitcode)
 		}
 		copy(buf[i*abi.SizeofEvent:], e[:])
 	}
@@ -185,9 +192,12 @@ func (t *thread) pollGeneral(c *call, subs []subscription, out, neventsAddr uint
 		index int
 		d     descriptor
 	}
-	var fdSubs []fdSub
+	var fdSubs, procSubs []fdSub
 	release := func() {
 		for _, f := range fdSubs {
+			f.d.file.release()
+		}
+		for _, f := range procSubs {
 			f.d.file.release()
 		}
 	}
@@ -215,17 +225,30 @@ func (t *thread) pollGeneral(c *call, subs []subscription, out, neventsAddr uint
 			}
 			fdSubs = append(fdSubs, fdSub{i, d})
 		case abi.EventtypeProcTerminate:
-			// Process descriptors come with process support.
-			ev.errno = abi.ENOSYS
-			ready = append(ready, ev)
+			d, errno := p.fds.get(s.fd, abi.RightPollProcTerminate)
+			if errno == abi.ESUCCESS && d.file.proc == nil {
+				d.file.release()
+				errno = abi.EBADF // not a process descriptor
+			}
+			if errno != abi.ESUCCESS {
+				ev.errno = errno
+				ready = append(ready, ev)
+				continue
+			}
+			procSubs = append(procSubs, fdSub{i, d})
 		default:
 			ev.errno = abi.EINVAL
 			ready = append(ready, ev)
 		}
 	}
-	// Check every fd once without waiting.
+	// Check every fd and process once without waiting.
 	for _, f := range fdSubs {
 		if ev, ok := fdReady(subs[f.index], f.d, 0); ok {
+			ready = append(ready, ev)
+		}
+	}
+	for _, f := range procSubs {
+		if ev, ok := procEnded(subs[f.index], f.d.file.proc); ok {
 			ready = append(ready, ev)
 		}
 	}
@@ -239,7 +262,7 @@ func (t *thread) pollGeneral(c *call, subs []subscription, out, neventsAddr uint
 		if err != nil && len(fdSubs) > 0 {
 			return errnoOf(err)
 		}
-		wake := make(chan int, len(fdSubs))
+		wake := make(chan int, len(fdSubs)+len(procSubs))
 		var cancels []func() bool
 		defer func() {
 			for _, cancel := range cancels {
@@ -264,6 +287,17 @@ func (t *thread) pollGeneral(c *call, subs []subscription, out, neventsAddr uint
 				}
 			}(f.index)
 		}
+		stop := make(chan struct{})
+		defer close(stop)
+		for _, f := range procSubs {
+			go func(index int, child *Process) {
+				select {
+				case <-child.done:
+					wake <- index
+				case <-stop:
+				}
+			}(f.index, f.d.file.proc)
+		}
 		var timer <-chan time.Time
 		if timeout >= 0 {
 			tm := time.NewTimer(timeout)
@@ -277,9 +311,14 @@ func (t *thread) pollGeneral(c *call, subs []subscription, out, neventsAddr uint
 			ready = append(ready, event{userdata: subs[timeoutIndex].userdata, typ: abi.EventtypeClock})
 		case <-wake:
 		}
-		// Report every fd that is ready now, not just the first.
+		// Report everything that is ready now, not just the first.
 		for _, f := range fdSubs {
 			if ev, ok := fdReady(subs[f.index], f.d, 0); ok {
+				ready = append(ready, ev)
+			}
+		}
+		for _, f := range procSubs {
+			if ev, ok := procEnded(subs[f.index], f.d.file.proc); ok {
 				ready = append(ready, ev)
 			}
 		}
@@ -359,4 +398,16 @@ func writableBytes(fd int, ft abi.Filetype) uint64 {
 		}
 	}
 	return 0
+}
+
+// procEnded builds the PROC_TERMINATE event of a process that has ended.
+func procEnded(s subscription, child *Process) (event, bool) {
+	select {
+	case <-child.done:
+	default:
+		return event{}, false
+	}
+	ev := event{userdata: s.userdata, typ: s.typ}
+	ev.signal, ev.exitcode = child.exit.exitEvent()
+	return ev, true
 }

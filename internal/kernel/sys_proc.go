@@ -1,12 +1,11 @@
 package kernel
 
-import (
-	"github.com/cloudabi-go/cloudabi/abi"
-)
+import "github.com/cloudabi-go/cloudabi/abi"
 
-// Processes and threads.
+// Processes.
 var procSyscalls = map[abi.Syscall]handler{
 	abi.SysProcExit:  sysProcExit,
+	abi.SysProcFork:  sysProcFork,
 	abi.SysProcRaise: sysProcRaise,
 }
 

@@ -12,7 +12,14 @@ type handler func(t *thread, c *call) abi.Errno
 
 // syscallTable holds the implemented system calls; a nil entry answers
 // ENOSYS. Each area of the ABI keeps its own table in its sys_*.go file.
-var syscallTable = buildTable(clockSyscalls, fdSyscalls, fileSyscalls, memSyscalls, procSyscalls, threadSyscalls, pollSyscalls, sockSyscalls)
+var syscallTable [abi.NumSyscalls]handler
+
+// The table is filled in by init, not by its declaration: handlers reach
+// the table themselves (proc_fork starts a dispatcher), which would be an
+// initialization cycle.
+func init() {
+	syscallTable = buildTable(clockSyscalls, fdSyscalls, fileSyscalls, memSyscalls, procSyscalls, threadSyscalls, pollSyscalls, sockSyscalls)
+}
 
 func buildTable(areas ...map[abi.Syscall]handler) [abi.NumSyscalls]handler {
 	var t [abi.NumSyscalls]handler

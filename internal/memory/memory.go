@@ -342,3 +342,38 @@ func (m *Memory) Raw(addr, length uint64) []byte {
 	off := addr - m.base
 	return m.host[off : off+length : off+length]
 }
+
+// Clone returns a copy of the address space for a forked process: the same
+// region and mappings, in a memfd of its own holding a copy of the data.
+// Only the pages that hold data are copied (SEEK_DATA and SEEK_HOLE), so a
+// mostly empty region is cheap to copy. Memory the guest changes while the
+// copy runs may be copied in either state.
+func (m *Memory) Clone() (*Memory, error) {
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	c, err := New(m.base, m.size, 0)
+	if err != nil {
+		return nil, err
+	}
+	c.maps = append([]Mapping(nil), m.maps...)
+	c.mapped, c.limit, c.floor, c.hintNext = m.mapped, m.limit, m.floor, m.hintNext
+	var off int64
+	for off < int64(m.size) {
+		data, err := unix.Seek(m.fd, off, unix.SEEK_DATA)
+		if err == unix.ENXIO {
+			break // no data beyond off
+		}
+		if err != nil {
+			c.Close()
+			return nil, fmt.Errorf("memory: copying guest memory: %w", err)
+		}
+		hole, err := unix.Seek(m.fd, data, unix.SEEK_HOLE)
+		if err != nil {
+			c.Close()
+			return nil, fmt.Errorf("memory: copying guest memory: %w", err)
+		}
+		copy(c.host[data:hole], m.host[data:hole])
+		off = hole
+	}
+	return c, nil
+}

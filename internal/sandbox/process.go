@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"syscall"
 	"time"
@@ -25,7 +26,8 @@ const startTimeout = 10 * time.Second
 type Process struct {
 	mem   *memory.Memory
 	cmd   *exec.Cmd
-	pidfd int
+	pidMu sync.Mutex
+	pidfd int // -1 once reaped
 
 	done      chan struct{}
 	status    syscall.WaitStatus
@@ -187,9 +189,22 @@ func (p *Process) reap() {
 	if ws, ok := p.cmd.ProcessState.Sys().(syscall.WaitStatus); ok {
 		p.status = ws
 	}
+	p.pidMu.Lock()
 	unix.Close(p.pidfd)
 	p.pidfd = -1
+	p.pidMu.Unlock()
 	close(p.done)
+}
+
+// DupPidfd returns a new pidfd for the process, to stand for it as a
+// file descriptor, or an error once it has been reaped.
+func (p *Process) DupPidfd() (int, error) {
+	p.pidMu.Lock()
+	defer p.pidMu.Unlock()
+	if p.pidfd < 0 {
+		return -1, os.ErrProcessDone
+	}
+	return unix.FcntlInt(uintptr(p.pidfd), unix.F_DUPFD_CLOEXEC, 0)
 }
 
 // Pid is the Linux process id of the sandbox.

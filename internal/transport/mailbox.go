@@ -61,6 +61,10 @@ const (
 	// id when it is created and clears (with a futex wake-up) when it has
 	// exited (CLONE_PARENT_SETTID, CLONE_CHILD_CLEARTID).
 	OffLinuxTid = 152
+	// OffSaved holds the callee-saved registers rbx, rbp, r12-r15 and rsp
+	// (7 uint64) of a thread calling proc_fork, from which the child
+	// resumes it.
+	OffSaved    = 160
 	Size        = 256 // bytes reserved per mailbox
 	NumArgs     = 7
 	NumPostArgs = 5

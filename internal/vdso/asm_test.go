@@ -44,6 +44,7 @@ func TestCommonRoutineMatchesSource(t *testing.T) {
 		{"SHARED_DISPATCHER_WAITING", transport.SharedDispatcherWaiting},
 		{"SHARED_PENDING", transport.SharedPending},
 		{"STATE_REQUEST", transport.StateRequest},
+		{"OFF_SAVED", transport.OffSaved},
 	} {
 		fmt.Fprintf(&prelude, ".set %s, %d\n", c.name, c.val)
 	}
@@ -71,6 +72,18 @@ func TestCommonRoutineMatchesSource(t *testing.T) {
 			}
 		}
 		t.Fatalf("embedded routine is %d bytes, the assembled source %d", len(commonAMD64), len(want))
+	}
+	syms, err := exec.Command("nm", obj).Output()
+	if err != nil {
+		t.Fatalf("nm: %v", err)
+	}
+	for _, sym := range []struct {
+		name string
+		off  int
+	}{{"forkentry", forkEntry}, {"forkchild", forkChild}} {
+		if want := fmt.Sprintf("%016x t %s\n", sym.off, sym.name); !bytes.Contains(syms, []byte(want)) {
+			t.Errorf("%s is not at %#x in the assembled source:\n%s", sym.name, sym.off, syms)
+		}
 	}
 	if spin := []byte{0xb9, spinCount & 0xff, spinCount >> 8 & 0xff, 0, 0}; !bytes.Contains(commonAMD64, spin) {
 		t.Errorf("spinCount %#x does not match the routine's spin loop", spinCount)

@@ -399,6 +399,10 @@ func TestStubs(t *testing.T) {
 	var sevenArgs int
 	for name, nr := range names {
 		target := stubTarget(t, img, nr, name)
+		if abi.Syscall(nr) == abi.SysProcFork {
+			// proc_fork saves its registers first (forkEntry).
+			target -= forkEntry
+		}
 		if common == 0 {
 			common = target
 		}
@@ -492,7 +496,7 @@ func disassemble(t *testing.T, img *Image, start, end uint64) []insn {
 func TestCommonRoutineDisassembly(t *testing.T) {
 	img := BuildAMD64()
 	start := stubTarget(t, img, 0, "cloudabi_sys_"+abi.Syscall(0).String())
-	end := img.TextEnd
+	end := start + forkEntry // the fork routines follow; see TestForkRoutines
 	insns := disassemble(t, img, start, end)
 	var listing strings.Builder
 	for _, in := range insns {
@@ -714,7 +718,11 @@ func TestStubsDisassembly(t *testing.T) {
 		if abi.Syscalls[nr].NumArgs > 6 {
 			want = append(want, "mov 0x8(%rsp),%r10")
 		}
-		want = append(want, fmt.Sprintf("jmp %#x", common))
+		target := common
+		if abi.Syscall(nr) == abi.SysProcFork {
+			target += forkEntry
+		}
+		want = append(want, fmt.Sprintf("jmp %#x", target))
 		for j, w := range want {
 			if i+j >= len(insns) || insns[i+j].text != w {
 				got := ""
@@ -733,3 +741,42 @@ const (
 	futexWait = 0
 	futexWake = 1
 )
+
+// TestForkRoutines checks the routines after the common one: forkEntry
+// saves the callee-saved registers and the stack pointer at
+// transport.OffSaved and goes on to the common routine; forkChild
+// restores them from the same place and returns 0.
+func TestForkRoutines(t *testing.T) {
+	img := BuildAMD64()
+	common := stubTarget(t, img, 0, "cloudabi_sys_"+abi.Syscall(0).String())
+	if img.ForkChild != common+forkChild {
+		t.Errorf("Image.ForkChild is %#x, want %#x", img.ForkChild, common+forkChild)
+	}
+	regs := []string{"%rbx", "%rbp", "%r12", "%r13", "%r14", "%r15", "%rsp"}
+	entry := []string{fmt.Sprintf("mov %%fs:%#x,%%r11", transport.FSMailboxPointer)}
+	child := []string{fmt.Sprintf("mov %%fs:%#x,%%r11", transport.FSMailboxPointer)}
+	for i, r := range regs {
+		entry = append(entry, fmt.Sprintf("mov %s,%#x(%%r11)", r, transport.OffSaved+8*i))
+		child = append(child, fmt.Sprintf("mov %#x(%%r11),%s", transport.OffSaved+8*i, r))
+	}
+	entry = append(entry, fmt.Sprintf("jmp %#x", common))
+	child = append(child, "xor %eax,%eax", "ret")
+	for _, r := range []struct {
+		name       string
+		start, end uint64
+		want       []string
+	}{
+		{"forkEntry", common + forkEntry, common + forkChild, entry},
+		{"forkChild", common + forkChild, img.TextEnd, child},
+	} {
+		insns := disassemble(t, img, r.start, r.end)
+		if len(insns) != len(r.want) {
+			t.Errorf("%s: %d instructions, want %d", r.name, len(insns), len(r.want))
+		}
+		for i := range min(len(insns), len(r.want)) {
+			if insns[i].text != r.want[i] {
+				t.Errorf("%s: instruction %d is %q, want %q", r.name, i, insns[i].text, r.want[i])
+			}
+		}
+	}
+}

@@ -91,3 +91,32 @@ common:
   pop %rdi
   pop %rsi
   jmp *%rax
+
+# proc_fork's stub jumps here instead of to common: the child process
+# resumes this thread from forkchild with the callee-saved registers and
+# stack pointer it had at the call, so they are saved in the mailbox first.
+forkentry:
+  mov %fs:FS_MAILBOX, %r11
+  mov %rbx, OFF_SAVED+0(%r11)
+  mov %rbp, OFF_SAVED+8(%r11)
+  mov %r12, OFF_SAVED+16(%r11)
+  mov %r13, OFF_SAVED+24(%r11)
+  mov %r14, OFF_SAVED+32(%r11)
+  mov %r15, OFF_SAVED+40(%r11)
+  mov %rsp, OFF_SAVED+48(%r11)
+  jmp common
+
+# The entry point of a forked child: the sandbox stub has set the FS base
+# of the forking thread. Return from proc_fork with success; the
+# supervisor has written the child's outputs already.
+forkchild:
+  mov %fs:FS_MAILBOX, %r11
+  mov OFF_SAVED+0(%r11), %rbx
+  mov OFF_SAVED+8(%r11), %rbp
+  mov OFF_SAVED+16(%r11), %r12
+  mov OFF_SAVED+24(%r11), %r13
+  mov OFF_SAVED+32(%r11), %r14
+  mov OFF_SAVED+40(%r11), %r15
+  mov OFF_SAVED+48(%r11), %rsp
+  xor %eax, %eax
+  ret

@@ -1,0 +1,132 @@
+package kernel
+
+import (
+	"encoding/binary"
+	"os"
+
+	"github.com/cloudabi-go/cloudabi/abi"
+	"github.com/cloudabi-go/cloudabi/internal/memory"
+	"github.com/cloudabi-go/cloudabi/internal/sandbox"
+	"github.com/cloudabi-go/cloudabi/internal/transport"
+)
+
+// proc_fork copies the process: a new sandbox process with a copy of the
+// memory and of the fd table, in which only the calling thread runs. The
+// child resumes that thread in the vDSO's forkChild routine, which
+// restores the registers the vDSO saved at the call and returns from
+// proc_fork with the outputs the supervisor wrote into the child's memory:
+// CLOUDABI_PROCESS_CHILD and the thread's id. The parent gets a process
+// descriptor for the child and the same thread id.
+//
+// The thread keeps its id in the child: locks it holds are then still
+// its own there.
+func sysProcFork(t *thread, c *call) abi.Errno {
+	p := t.proc
+	fdOut, tidOut := c.args[0], c.args[1]
+	if errno := p.checkWritable(fdOut, 4); errno != abi.ESUCCESS {
+		return errno
+	}
+	if errno := p.checkWritable(tidOut, 4); errno != abi.ESUCCESS {
+		return errno
+	}
+	if p.family.procs.Add(1) > p.family.maxProcs {
+		p.family.procs.Add(-1)
+		return abi.EAGAIN
+	}
+	child, errno := p.fork(t, fdOut, tidOut)
+	if errno != abi.ESUCCESS {
+		return errno
+	}
+	// The descriptor stands for the child; its host fd is a pidfd (or,
+	// if the child is gone already, /dev/null: nothing is done with it).
+	var f *os.File
+	if pidfd, err := child.sb.DupPidfd(); err == nil {
+		f = os.NewFile(uintptr(pidfd), "process")
+	} else if f, err = os.Open(os.DevNull); err != nil {
+		child.Kill()
+		return errnoOf(err)
+	}
+	h := newHostFile(f)
+	h.proc = child
+	base, inh := maxRights(abi.FiletypeProcess)
+	fd, errno := p.fds.insertLowest(&descriptor{file: h, filetype: abi.FiletypeProcess, rights: base, inheriting: inh})
+	if errno != abi.ESUCCESS {
+		return errno // insertLowest released h, which ended the child
+	}
+	le := binary.LittleEndian
+	if b, errno := p.bytes(fdOut, 4, memory.ProtWrite); errno == abi.ESUCCESS {
+		le.PutUint32(b, uint32(fd))
+	}
+	if b, errno := p.bytes(tidOut, 4, memory.ProtWrite); errno == abi.ESUCCESS {
+		le.PutUint32(b, uint32(t.tid))
+	}
+	return abi.ESUCCESS
+}
+
+// fork builds and starts the child of a proc_fork by thread t. The caller
+// has counted the child in the family.
+func (p *Process) fork(t *thread, fdOut, tidOut uint64) (*Process, abi.Errno) {
+	mem, err := p.mem.Clone()
+	if err != nil {
+		p.family.procs.Add(-1)
+		return nil, abi.ENOMEM
+	}
+	child := &Process{
+		mem:     mem,
+		fds:     p.fds.clone(),
+		family:  p.family,
+		vdso:    p.vdso,
+		shared:  p.shared,
+		areas:   p.areas,
+		threads: make(map[abi.Tid]*thread),
+		done:    make(chan struct{}),
+	}
+	child.servers.Store(1)
+	p.mu.Lock()
+	child.nextTid = p.nextTid
+	// Threads of the parent do not exist in the child: forget the Linux
+	// thread ids their slots hold, or the slots would never be free.
+	for i := range p.slots {
+		if o := p.slots[i].Load(); o != nil && o != t {
+			binary.LittleEndian.PutUint32(mem.Raw(o.mailbox+transport.OffLinuxTid, 4), 0)
+		}
+	}
+	p.mu.Unlock()
+	ct := &thread{proc: child, tid: t.tid, slot: t.slot, mailbox: t.mailbox}
+	child.threads[ct.tid] = ct
+	child.slots[ct.slot].Store(ct)
+
+	// Reset the transport state the copy caught mid-call.
+	clear(mem.Raw(p.shared, transport.SharedSize))
+	mb := mem.Raw(ct.mailbox, transport.Size)
+	le := binary.LittleEndian
+	le.PutUint32(mb[transport.OffState:], transport.StateIdle)
+	le.PutUint32(mb[transport.OffGuestWaiting:], 0)
+	le.PutUint64(mb[transport.OffPost:], 0)
+	le.PutUint64(mb[transport.OffResult:], 0)
+	// The child's outputs, checked writable in the parent's (identical)
+	// mappings.
+	le.PutUint32(mem.Raw(fdOut, 4), uint32(abi.ProcessChild))
+	le.PutUint32(mem.Raw(tidOut, 4), uint32(ct.tid))
+
+	fsBase := p.areas + uint64(t.slot)*threadAreaSize + (threadAreaPages-1)*pageSize
+	entry := sandbox.Entry{PC: p.vdso + vdsoImage.ForkChild, FSBase: fsBase}
+	if err := child.run(entry); err != nil {
+		child.fds.closeAll()
+		return nil, abi.EAGAIN
+	}
+	return child, abi.ESUCCESS
+}
+
+// exitEvent describes how a process ended, for a PROC_TERMINATE event:
+// the signal that ended it, or 0 and its exit code.
+func (s ExitStatus) exitEvent() (abi.Signal, uint32) {
+	if s.Exited {
+		return 0, s.Code
+	}
+	sig := s.Signal
+	if sig == 0 {
+		sig = abi.SigKill
+	}
+	return sig, 0
+}
