@@ -1,6 +1,7 @@
 package cloudabi_test
 
 import (
+	"os"
 	"strings"
 	"testing"
 
@@ -44,5 +45,41 @@ func TestFork(t *testing.T) {
 	}
 	if !st.Exited || st.Code != 0 {
 		t.Errorf("status %v, want exit 0", st)
+	}
+}
+
+// TestExec runs the exec guest: proc_exec's errors leave the caller
+// running, a forked child's new image reports its exit to the parent, and
+// the program's own new image has exactly the descriptors it kept.
+func TestExec(t *testing.T) {
+	out, read := outputFile(t)
+	path := guestbuild.Build(t, "testdata/guests/process/exec.c")
+	self, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	text, err := os.Open("process_test.go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	st := runGuest(t, "testdata/guests/process/exec.c", argdata.Map{
+		{Key: argdata.Str("mode"), Value: argdata.Str("start")},
+		{Key: argdata.Str("out"), Value: argdata.FD(0)},
+		{Key: argdata.Str("self"), Value: argdata.FD(1)},
+		{Key: argdata.Str("text"), Value: argdata.FD(2)},
+	}, out, self, text)
+	report := read()
+	for _, l := range strings.Split(strings.TrimSpace(report), "\n") {
+		if !strings.HasPrefix(l, "ok ") {
+			t.Errorf("%s", l)
+		}
+	}
+	for _, want := range []string{"ok exec_without_right", "ok child_exec_exit", "ok after_exec", "ok fd1_closed", "ok out_writable"} {
+		if !strings.Contains(report, want) {
+			t.Errorf("missing %q in:\n%s", want, report)
+		}
+	}
+	if !st.Exited || st.Code != 5 {
+		t.Errorf("status %v, want exit 5 from the new image", st)
 	}
 }

@@ -251,6 +251,28 @@ func (t *fdTable) clone() *fdTable {
 	return c
 }
 
+// subset builds the table of a new image from proc_exec's list: fd keep[i]
+// of this table becomes fd i, with its rights. A number that is not open
+// is EBADF.
+func (t *fdTable) subset(keep []abi.Fd) (*fdTable, abi.Errno) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	c := newFDTable()
+	for i, fd := range keep {
+		d, ok := t.fds[fd]
+		if !ok {
+			t.mu.Unlock()
+			c.closeAll()
+			t.mu.Lock()
+			return nil, abi.EBADF
+		}
+		d.file.acquire()
+		cp := *d
+		c.fds[abi.Fd(i)] = &cp
+	}
+	return c, abi.ESUCCESS
+}
+
 // Rights that make sense for each file type, as in the FreeBSD
 // implementation: a descriptor never carries rights that cannot apply to it,
 // so fd_stat_get reports what the program can really do.

@@ -74,6 +74,7 @@ func (p *Process) fork(t *thread, fdOut, tidOut uint64) (*Process, abi.Errno) {
 	child := &Process{
 		mem:     mem,
 		fds:     p.fds.clone(),
+		opts:    p.opts,
 		family:  p.family,
 		vdso:    p.vdso,
 		shared:  p.shared,

@@ -67,7 +67,11 @@ type Process struct {
 	sb  *sandbox.Process
 	fds *fdTable
 
+	opts   Options
 	family *family
+	// next is the process that replaced this one by proc_exec: this
+	// Process then stands for it, to its parent and to Wait.
+	next atomic.Pointer[Process]
 	// vdso is the guest address of the vDSO.
 	vdso uint64
 
@@ -113,15 +117,10 @@ type Process struct {
 // takes ownership of the files in fds, even on error.
 func Start(exe *loader.Executable, argdata []byte, fds []FD, opts Options) (*Process, error) {
 	fdt := newFDTable()
-	ok := false
-	defer func() {
-		if !ok {
-			fdt.closeAll()
-		}
-	}()
 	for i, f := range fds {
 		ft, err := filetypeOf(int(f.File.Fd()))
 		if err != nil {
+			fdt.closeAll()
 			for _, g := range fds[i:] {
 				g.File.Close()
 			}
@@ -134,37 +133,52 @@ func Start(exe *loader.Executable, argdata []byte, fds []FD, opts Options) (*Pro
 		}
 		fdt.insertAt(abi.Fd(i), &descriptor{file: newHostFile(f.File), filetype: ft, rights: base, inheriting: inh})
 	}
+	if opts.MaxProcesses <= 0 {
+		opts.MaxProcesses = DefaultMaxProcesses
+	}
+	fam := &family{maxProcs: int32(opts.MaxProcesses)}
+	fam.procs.Add(1)
+	p, err := start(exe, argdata, fdt, opts, fam)
+	if err != nil {
+		fdt.closeAll()
+		return nil, err
+	}
+	return p, nil
+}
 
+// start builds a process around an fd table and runs it. The caller has
+// counted the process in its family; on error start uncounts it, and the
+// caller still owns fdt.
+func start(exe *loader.Executable, argdata []byte, fdt *fdTable, opts Options, fam *family) (*Process, error) {
 	if opts.MemorySize == 0 {
 		opts.MemorySize = DefaultMemorySize
 	}
 	if opts.StackSize == 0 {
 		opts.StackSize = DefaultStackSize
 	}
-	if opts.MaxProcesses <= 0 {
-		opts.MaxProcesses = DefaultMaxProcesses
-	}
 	base, err := randomRegionBase(opts.MemorySize)
 	if err != nil {
+		fam.procs.Add(-1)
 		return nil, err
 	}
 	mem, err := memory.New(base, opts.MemorySize, 0)
 	if err != nil {
+		fam.procs.Add(-1)
 		return nil, err
 	}
 	p := &Process{
 		mem:     mem,
 		fds:     fdt,
-		family:  &family{maxProcs: int32(opts.MaxProcesses)},
+		opts:    opts,
+		family:  fam,
 		threads: make(map[abi.Tid]*thread),
 		nextTid: 1,
 		done:    make(chan struct{}),
 	}
 	p.servers.Store(1)
-	p.family.procs.Add(1)
 	img, err := buildImage(mem, exe, argdata, opts.StackSize, opts.MemoryLimit)
 	if err != nil {
-		p.family.procs.Add(-1)
+		fam.procs.Add(-1)
 		mem.Close()
 		return nil, err
 	}
@@ -173,11 +187,9 @@ func Start(exe *loader.Executable, argdata []byte, fds []FD, opts Options) (*Pro
 	p.threads[main.tid] = main
 	p.slots[0].Store(main)
 	p.nextTid = img.tid + 1
-
 	if err := p.run(img.entry); err != nil {
 		return nil, err
 	}
-	ok = true
 	return p, nil
 }
 
@@ -226,9 +238,14 @@ func (p *Process) reap() {
 	if p.poller != nil {
 		p.poller.close()
 	}
-	p.exit = p.exitStatus(ex)
 	p.family.procs.Add(-1)
 	p.releaseServer()
+	if next := p.next.Load(); next != nil {
+		// Replaced by proc_exec: end when the new image ends.
+		p.exit = next.Wait()
+	} else {
+		p.exit = p.exitStatus(ex)
+	}
 	close(p.done)
 }
 
@@ -261,7 +278,12 @@ func isFault(sig syscall.Signal) bool {
 }
 
 // Kill ends the process at once.
-func (p *Process) Kill() { p.sb.Kill() }
+func (p *Process) Kill() {
+	p.sb.Kill()
+	if next := p.next.Load(); next != nil {
+		next.Kill()
+	}
+}
 
 // Done is closed when the process has ended.
 func (p *Process) Done() <-chan struct{} { return p.done }

@@ -4,6 +4,7 @@ import "github.com/cloudabi-go/cloudabi/abi"
 
 // Processes.
 var procSyscalls = map[abi.Syscall]handler{
+	abi.SysProcExec:  sysProcExec,
 	abi.SysProcExit:  sysProcExit,
 	abi.SysProcFork:  sysProcFork,
 	abi.SysProcRaise: sysProcRaise,
