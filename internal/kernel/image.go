@@ -35,7 +35,9 @@ const (
 	threadAreaPages = 2
 	threadAreaSize  = threadAreaPages * pageSize
 	canaryLen       = 16
-	mainTid         = 1
+	// mainTid is the main thread's id. Ids 0 and 1 are never used: C
+	// libraries and other implementations give them special meanings.
+	mainTid = 2
 )
 
 // vdsoImage is built once: it is the same for every process.

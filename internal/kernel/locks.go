@@ -336,7 +336,7 @@ func (t *thread) pollLocks(c *call, subs []subscription, out, neventsAddr uint64
 	}
 	waiter := &condWaiter{signalled: make(chan struct{})}
 	lt.conds[s.condvar] = append(lt.conds[s.condvar], waiter)
-	atomic.StoreUint32(cw, 1)
+	atomic.StoreUint32(cw, ^uint32(abi.CondvarHasNoWaiters))
 	lt.mu.Unlock()
 	return t.async(c, func(c *call) abi.Errno {
 		signalled := waitTimeout(p, waiter.signalled, timeout)

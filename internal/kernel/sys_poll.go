@@ -142,20 +142,23 @@ func sysPoll(t *thread, c *call) abi.Errno {
 // clockDeadline returns when a clock subscription fires, as a duration
 // from now, or an errno for a clock that cannot be waited on.
 func clockDeadline(s subscription) (time.Duration, abi.Errno) {
+	if !s.abstime {
+		// A relative timeout is the same on every clock.
+		if s.timeout > uint64(1<<63-1) {
+			return 1<<63 - 1, abi.ESUCCESS
+		}
+		return time.Duration(s.timeout), abi.ESUCCESS
+	}
 	var id int32
 	switch s.clockID {
 	case abi.ClockMonotonic:
 		id = unix.CLOCK_MONOTONIC
 	case abi.ClockRealtime:
 		id = unix.CLOCK_REALTIME
+	case abi.ClockProcessCputimeId, abi.ClockThreadCputimeId:
+		return 0, abi.ENOTSUP // waiting until an amount of CPU time is not supported
 	default:
-		return 0, abi.ENOTSUP
-	}
-	if !s.abstime {
-		if s.timeout > uint64(1<<63-1) {
-			return 1<<63 - 1, abi.ESUCCESS
-		}
-		return time.Duration(s.timeout), abi.ESUCCESS
+		return 0, abi.EINVAL
 	}
 	var ts unix.Timespec
 	if err := unix.ClockGettime(id, &ts); err != nil {
@@ -185,7 +188,7 @@ type fdWait struct {
 // if none is, the call waits on a goroutine until one is.
 func (t *thread) pollGeneral(c *call, subs []subscription, out, neventsAddr uint64) abi.Errno {
 	p := t.proc
-	var ready []event
+	var ready, failed []event
 	var timeout time.Duration = -1
 	timeoutIndex := -1
 	type fdSub struct {
@@ -208,7 +211,7 @@ func (t *thread) pollGeneral(c *call, subs []subscription, out, neventsAddr uint
 			d, errno := clockDeadline(s)
 			if errno != abi.ESUCCESS {
 				ev.errno = errno
-				ready = append(ready, ev)
+				failed = append(failed, ev)
 				continue
 			}
 			if d == 0 {
@@ -220,7 +223,7 @@ func (t *thread) pollGeneral(c *call, subs []subscription, out, neventsAddr uint
 			d, errno := p.fds.get(s.fd, abi.RightPollFdReadwrite)
 			if errno != abi.ESUCCESS {
 				ev.errno = errno
-				ready = append(ready, ev)
+				failed = append(failed, ev)
 				continue
 			}
 			fdSubs = append(fdSubs, fdSub{i, d})
@@ -232,14 +235,20 @@ func (t *thread) pollGeneral(c *call, subs []subscription, out, neventsAddr uint
 			}
 			if errno != abi.ESUCCESS {
 				ev.errno = errno
-				ready = append(ready, ev)
+				failed = append(failed, ev)
 				continue
 			}
 			procSubs = append(procSubs, fdSub{i, d})
 		default:
 			ev.errno = abi.EINVAL
-			ready = append(ready, ev)
+			failed = append(failed, ev)
 		}
+	}
+	// Subscriptions that could not be registered are reported alone and at
+	// once, as on FreeBSD.
+	if len(failed) > 0 {
+		release()
+		return p.writeEvents(out, neventsAddr, failed)
 	}
 	// Check every fd and process once without waiting.
 	for _, f := range fdSubs {

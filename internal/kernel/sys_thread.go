@@ -88,9 +88,9 @@ func (p *Process) newThread() (*thread, uint64, abi.Errno) {
 		return nil, 0, abi.EAGAIN
 	}
 	tid := p.nextTid
-	for p.threads[tid] != nil || tid == 0 || tid > maxTid {
+	for p.threads[tid] != nil || tid < mainTid || tid > maxTid {
 		if tid >= maxTid {
-			tid = 1
+			tid = mainTid
 		} else {
 			tid++
 		}
