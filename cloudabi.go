@@ -125,6 +125,10 @@ type Options struct {
 	// processes it forks may have at once (default 64); proc_fork fails
 	// with EAGAIN beyond it.
 	MaxProcesses int
+	// MaxThreads bounds the threads of each process, the main thread
+	// included (default and maximum 4096); thread_create fails with
+	// EAGAIN beyond it.
+	MaxThreads int
 }
 
 // Process is a running program.
@@ -147,6 +151,7 @@ func (p *Program) Start(argdata []byte, fds []FD, opts *Options) (*Process, erro
 		MemoryLimit:  opts.MemoryLimit,
 		StackSize:    opts.StackSize,
 		MaxProcesses: opts.MaxProcesses,
+		MaxThreads:   opts.MaxThreads,
 	})
 	if err != nil {
 		return nil, err

@@ -53,6 +53,8 @@ func run(args []string, stdin io.Reader, stderr io.Writer) int {
 	configPath := fs.String("config", "", "read the configuration from `FILE` instead of standard input")
 	memLimit := fs.String("memory-limit", "", "limit the memory the program may map, e.g. 512M or 2G (default: no limit)")
 	stack := fs.String("stack-size", "", "size of the main thread's stack, e.g. 8M (default 8M)")
+	maxProcs := fs.Int("max-processes", 0, "most processes the program and its children may have at once (default 64)")
+	maxThreads := fs.Int("max-threads", 0, "most threads each process may have (default and maximum 4096)")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			usage(stderr, fs)
@@ -66,7 +68,11 @@ func run(args []string, stdin io.Reader, stderr io.Writer) int {
 		return exitUsage
 	}
 	program := fs.Arg(0)
-	opts := &cloudabi.Options{}
+	if *maxProcs < 0 || *maxThreads < 0 || *maxThreads > 4096 {
+		fmt.Fprintf(stderr, "cloudabi-run: --max-processes must be positive and --max-threads between 1 and 4096\n")
+		return exitUsage
+	}
+	opts := &cloudabi.Options{MaxProcesses: *maxProcs, MaxThreads: *maxThreads}
 	for _, f := range []struct {
 		name, val string
 		dst       *uint64

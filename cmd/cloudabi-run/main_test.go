@@ -167,3 +167,20 @@ func TestCommand(t *testing.T) {
 		t.Errorf("stderr %q, want one plain line", s)
 	}
 }
+
+func TestLimitFlags(t *testing.T) {
+	exit := guestbuild.Build(t, "testdata/guests/exit.c")
+	for _, tc := range []struct {
+		args   []string
+		status int
+	}{
+		{[]string{"--max-processes", "-1", exit}, exitUsage},
+		{[]string{"--max-threads", "5000", exit}, exitUsage},
+		{[]string{"--max-processes", "3", "--max-threads", "10", exit}, 7},
+	} {
+		status, stderr := launch(t, "code: 7\n", tc.args...)
+		if status != tc.status {
+			t.Errorf("%v: status %d, want %d (stderr %q)", tc.args, status, tc.status, stderr)
+		}
+	}
+}

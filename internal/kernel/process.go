@@ -46,6 +46,10 @@ type Options struct {
 	// MaxProcesses bounds the processes a program and its descendants
 	// may have at once (proc_fork fails with EAGAIN beyond it).
 	MaxProcesses int
+	// MaxThreads bounds the threads of one process, the main thread
+	// included (thread_create fails with EAGAIN beyond it); at most and
+	// by default transport.MaxThreads.
+	MaxThreads int
 }
 
 // Defaults for Options fields left zero.
@@ -155,6 +159,9 @@ func start(exe *loader.Executable, argdata []byte, fdt *fdTable, opts Options, f
 	}
 	if opts.StackSize == 0 {
 		opts.StackSize = DefaultStackSize
+	}
+	if opts.MaxThreads <= 0 || opts.MaxThreads > transport.MaxThreads {
+		opts.MaxThreads = transport.MaxThreads
 	}
 	base, err := randomRegionBase(opts.MemorySize)
 	if err != nil {

@@ -75,6 +75,9 @@ func (p *Process) newThread() (*thread, uint64, abi.Errno) {
 	// kernel clears the Linux thread id in the mailbox when the thread is
 	// gone, and not a moment before. Slot 0, the main thread's, has no
 	// such id and is never reused.
+	if len(p.threads) >= p.opts.MaxThreads {
+		return nil, 0, abi.EAGAIN
+	}
 	slot := -1
 	for i := 1; i < transport.MaxThreads; i++ {
 		area := p.areas + uint64(i)*threadAreaSize
