@@ -23,9 +23,15 @@
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
+#include <grp.h>
+#include <sched.h>
 #include <unistd.h>
 
 #include "boot.h"
+
+// The user and group a root supervisor's sandboxes run as: nobody and
+// nogroup on Debian and most other systems.
+#define CLOUDABI_SANDBOX_ID 65534
 
 // Exit statuses of a stub that fails before the guest starts. The
 // supervisor turns them into an error; the guest never sees them.
@@ -68,8 +74,22 @@ void cloudabi_sandbox_stub(void) {
 	pid_t parent = (pid_t)strtol(end + 1, &end, 10);
 	if (*end != '\0') { errno = EINVAL; stub_fail("bad _CLOUDABI_SANDBOX"); }
 
-	// Die with the supervisor. The check after prctl closes the race with
-	// a supervisor that died before it.
+	// Defence in depth, for a supervisor running as root: the sandbox
+	// gets network, IPC and host-name namespaces of its own and runs as
+	// an unprivileged user, so that even a way around the seccomp filter
+	// would find no network, no shared IPC objects and no privileges.
+	// (An unprivileged supervisor's sandboxes are unprivileged already.)
+	if (geteuid() == 0) {
+		if (unshare(CLONE_NEWNET | CLONE_NEWIPC | CLONE_NEWUTS) != 0) stub_fail("unshare");
+		gid_t nogroup = CLOUDABI_SANDBOX_ID;
+		if (setgroups(0, NULL) != 0) stub_fail("setgroups");
+		if (setresgid(nogroup, nogroup, nogroup) != 0) stub_fail("setresgid");
+		if (setresuid(CLOUDABI_SANDBOX_ID, CLOUDABI_SANDBOX_ID, CLOUDABI_SANDBOX_ID) != 0) stub_fail("setresuid");
+	}
+
+	// Die with the supervisor (after the change of user, which clears the
+	// setting). The check after prctl closes the race with a supervisor
+	// that died before it.
 	if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0) stub_fail("PR_SET_PDEATHSIG");
 	if (getppid() != parent) _exit(STUB_EXIT_FAILED);
 
