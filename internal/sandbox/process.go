@@ -158,27 +158,41 @@ type seccompNotif struct {
 // watchSeccomp receives the filter's notifications. Each one is a call
 // outside the allowlist; the call has not happened yet and never will: the
 // process is killed before any answer is sent.
+//
+// The listener waits in Go's network poller, so a sandbox costs no OS
+// thread for it: the read callback runs only when epoll reports the fd
+// readable (a notification) or hung up (the process is gone).
 func (p *Process) watchSeccomp(fd int) {
-	defer unix.Close(fd)
-	for {
-		fds := []unix.PollFd{{Fd: int32(fd), Events: unix.POLLIN}}
-		if _, err := unix.Poll(fds, -1); err != nil {
-			if err == unix.EINTR {
-				continue
+	if err := unix.SetNonblock(fd, true); err != nil {
+		unix.Close(fd)
+		return
+	}
+	f := os.NewFile(uintptr(fd), "seccomp-listener")
+	defer f.Close()
+	rc, err := f.SyscallConn()
+	if err != nil {
+		return
+	}
+	for done := false; !done; {
+		err := rc.Read(func(fd uintptr) bool {
+			fds := []unix.PollFd{{Fd: int32(fd), Events: unix.POLLIN}}
+			if n, err := unix.Poll(fds, 0); err != nil || n == 0 {
+				return err != nil && err != unix.EINTR
 			}
-			return
-		}
-		if fds[0].Revents&unix.POLLIN != 0 {
-			var n seccompNotif
-			_, _, errno := unix.Syscall(unix.SYS_IOCTL, uintptr(fd), unix.SECCOMP_IOCTL_NOTIF_RECV, uintptr(unsafe.Pointer(&n)))
-			if errno == 0 {
-				f := &Forbidden{Nr: uint32(n.Nr), Name: SyscallName(uint32(n.Nr))}
-				p.forbidden.CompareAndSwap(nil, f)
-				p.Kill()
+			if fds[0].Revents&unix.POLLIN != 0 {
+				// Ready: the ioctl cannot block now.
+				var n seccompNotif
+				_, _, errno := unix.Syscall(unix.SYS_IOCTL, fd, unix.SECCOMP_IOCTL_NOTIF_RECV, uintptr(unsafe.Pointer(&n)))
+				if errno == 0 {
+					p.forbidden.CompareAndSwap(nil, &Forbidden{Nr: uint32(n.Nr), Name: SyscallName(uint32(n.Nr))})
+					p.Kill()
+				}
+				return true
 			}
-			continue
-		}
-		if fds[0].Revents&(unix.POLLHUP|unix.POLLERR|unix.POLLNVAL) != 0 {
+			done = true // POLLHUP: the filter has no more users
+			return true
+		})
+		if err != nil {
 			return
 		}
 	}
