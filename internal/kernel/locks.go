@@ -326,17 +326,21 @@ func (t *thread) pollLocks(c *call, subs []subscription, out, neventsAddr uint64
 	if errno != abi.ESUCCESS {
 		return result(errno)
 	}
+	// Queue and mark the condition variable before releasing the lock:
+	// once the lock is free, a signaller may look at the word, and must
+	// see the waiter.
 	lt.mu.Lock()
-	if errno := lt.release(lw, s.lock, t.tid); errno != abi.ESUCCESS {
-		lt.mu.Unlock()
-		return result(errno)
-	}
 	if lt.conds == nil {
 		lt.conds = make(map[uint64][]*condWaiter)
 	}
 	waiter := &condWaiter{signalled: make(chan struct{})}
 	lt.conds[s.condvar] = append(lt.conds[s.condvar], waiter)
 	atomic.StoreUint32(cw, ^uint32(abi.CondvarHasNoWaiters))
+	if errno := lt.release(lw, s.lock, t.tid); errno != abi.ESUCCESS {
+		lt.dequeueCond(cw, s.condvar, waiter)
+		lt.mu.Unlock()
+		return result(errno)
+	}
 	lt.mu.Unlock()
 	return t.async(c, func(c *call) abi.Errno {
 		signalled := waitTimeout(p, waiter.signalled, timeout)
@@ -349,13 +353,7 @@ func (t *thread) pollLocks(c *call, subs []subscription, out, neventsAddr uint64
 			case <-waiter.signalled:
 				signalled = true
 			default:
-				rest := remove(lt.conds[s.condvar], waiter)
-				if len(rest) == 0 {
-					delete(lt.conds, s.condvar)
-					atomic.StoreUint32(cw, uint32(abi.CondvarHasNoWaiters))
-				} else {
-					lt.conds[s.condvar] = rest
-				}
+				lt.dequeueCond(cw, s.condvar, waiter)
 			}
 			lt.mu.Unlock()
 		}
@@ -375,6 +373,18 @@ func (t *thread) pollLocks(c *call, subs []subscription, out, neventsAddr uint64
 		}
 		return result(abi.ESUCCESS)
 	})
+}
+
+// dequeueCond takes a waiter off a condition variable's queue, clearing
+// the word when nobody waits any more. Called with lt.mu held.
+func (lt *lockTable) dequeueCond(w *uint32, addr uint64, waiter *condWaiter) {
+	rest := remove(lt.conds[addr], waiter)
+	if len(rest) == 0 {
+		delete(lt.conds, addr)
+		atomic.StoreUint32(w, uint32(abi.CondvarHasNoWaiters))
+	} else {
+		lt.conds[addr] = rest
+	}
 }
 
 // waitTimeout waits for ch to be closed, for at most timeout (forever if

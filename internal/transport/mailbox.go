@@ -64,7 +64,10 @@ const (
 	// OffSaved holds the callee-saved registers rbx, rbp, r12-r15 and rsp
 	// (7 uint64) of a thread calling proc_fork, from which the child
 	// resumes it.
-	OffSaved    = 160
+	OffSaved = 160
+	// OffScratch holds the guest's %rbx while the vDSO runs a post action:
+	// the vDSO must not touch the stack then (see common_amd64.S).
+	OffScratch  = 216
 	Size        = 256 // bytes reserved per mailbox
 	NumArgs     = 7
 	NumPostArgs = 5

@@ -45,6 +45,7 @@ func TestCommonRoutineMatchesSource(t *testing.T) {
 		{"SHARED_PENDING", transport.SharedPending},
 		{"STATE_REQUEST", transport.StateRequest},
 		{"OFF_SAVED", transport.OffSaved},
+		{"OFF_SCRATCH", transport.OffScratch},
 	} {
 		fmt.Fprintf(&prelude, ".set %s, %d\n", c.name, c.val)
 	}

@@ -38,6 +38,8 @@
 #include <cloudabi_syscalls.h>
 #include <program.h>
 
+#include "tls.h"
+
 #if !defined(__x86_64__)
 #error "The SDK's startup code supports x86-64 only."
 #endif
@@ -296,6 +298,26 @@ static inline uintptr_t round_down(uintptr_t v, uintptr_t align) {
 
 static inline bool is_pow2(uint64_t v) { return v != 0 && (v & (v - 1)) == 0; }
 
+/* ---- TLS layout, shared with threads.c (see tls.h) ---- */
+
+const char *__sdk_tls_image;
+size_t __sdk_tls_filesz;
+size_t __sdk_tls_size;
+size_t __sdk_tls_tp_align = 16;
+
+size_t __sdk_tls_area_size(void) {
+  return __sdk_tls_size + __sdk_tls_tp_align + sizeof(cloudabi_tcb_t) + 64;
+}
+
+cloudabi_tcb_t *__sdk_tls_init(char *area) {
+  char *tp = (char *)round_up((uintptr_t)area + __sdk_tls_size,
+                              __sdk_tls_tp_align);
+  char *tls_block = tp - __sdk_tls_size;
+  memcpy(tls_block, __sdk_tls_image, __sdk_tls_filesz);
+  memset(tls_block + __sdk_tls_filesz, 0, __sdk_tls_size - __sdk_tls_filesz);
+  return (cloudabi_tcb_t *)tp;
+}
+
 /* ---- Entry point ---- */
 
 _Noreturn void _start(const cloudabi_auxv_t *auxv) {
@@ -482,10 +504,11 @@ _Noreturn void _start(const cloudabi_auxv_t *auxv) {
     tls_align = 1;
   if (tls_filesz > tls_memsz)
     tls_filesz = tls_memsz;
-  uint64_t tp_align = tls_align > 16 ? tls_align : 16;
-  uint64_t tls_size = round_up(tls_memsz, tls_align);
-  size_t tls_region =
-      round_up(tls_size + tp_align + sizeof(cloudabi_tcb_t) + 64, at_pagesz);
+  __sdk_tls_image = at_base + tls_vaddr;
+  __sdk_tls_filesz = tls_filesz;
+  __sdk_tls_size = round_up(tls_memsz, tls_align);
+  __sdk_tls_tp_align = tls_align > 16 ? tls_align : 16;
+  size_t tls_region = round_up(__sdk_tls_area_size(), at_pagesz);
   size_t total = at_pagesz + UNSAFE_STACK_SIZE + tls_region;
   void *region;
   if (cloudabi_sys_mem_map(NULL, total,
@@ -495,11 +518,7 @@ _Noreturn void _start(const cloudabi_auxv_t *auxv) {
     abort_startup();
   cloudabi_sys_mem_protect(region, at_pagesz, 0); /* guard; best effort */
   char *unsafe_top = (char *)region + at_pagesz + UNSAFE_STACK_SIZE;
-  char *tp = (char *)round_up((uintptr_t)unsafe_top + tls_size, tp_align);
-  char *tls_block = tp - tls_size;
-  memcpy(tls_block, at_base + tls_vaddr, tls_filesz);
-  memset(tls_block + tls_filesz, 0, tls_size - tls_filesz);
-  cloudabi_tcb_t *tcb = (cloudabi_tcb_t *)tp;
+  cloudabi_tcb_t *tcb = __sdk_tls_init(unsafe_top);
   cloudabi_tcb_t *old_tcb = tcb_get();
   if (old_tcb != NULL)
     *tcb = *old_tcb; /* keep the runtime's TCB contents */

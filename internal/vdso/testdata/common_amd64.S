@@ -60,10 +60,14 @@ common:
   movl $0, OFF_GUEST_WAITING(%r8)
 5:
   # Run the Linux system call the supervisor asked for, if any.
+  # The stack is not touched from here on: after thread_exit's reply
+  # the thread's stack may already be unmapped by a joiner. The mailbox
+  # pointer is kept in %rbx, whose own value waits in the mailbox.
   mov OFF_POST(%r8), %rax
   test %rax, %rax
   jz 6f
-  push %r8
+  mov %rbx, OFF_SCRATCH(%r8)
+  mov %r8, %rbx
   mov OFF_POST_ARGS+0(%r8), %rdi
   mov OFF_POST_ARGS+8(%r8), %rsi
   mov OFF_POST_ARGS+16(%r8), %rdx
@@ -72,7 +76,8 @@ common:
   mov OFF_POST_ARGS+32(%r8), %r8
   je 7f
   syscall
-  pop %r8
+  mov %rbx, %r8
+  mov OFF_SCRATCH(%r8), %rbx
 6:
   movzwl OFF_RESULT(%r8), %eax
   ret
@@ -80,7 +85,8 @@ common:
   syscall
   test %rax, %rax
   jz 8f
-  pop %r8
+  mov %rbx, %r8
+  mov OFF_SCRATCH(%r8), %rbx
   jns 6b
   mov $6, %eax                              # clone failed: EAGAIN
   ret
