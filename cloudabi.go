@@ -22,6 +22,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"os"
 	"syscall"
 
@@ -129,6 +130,12 @@ type Options struct {
 	// included (default and maximum 4096); thread_create fails with
 	// EAGAIN beyond it.
 	MaxThreads int
+	// Listening, if not nil, is called by Run once it has bound the
+	// configuration's !listen sockets, before the program starts, with
+	// their addresses in the order the grants appear in the
+	// configuration (config.Config.Grants): how a caller learns the port
+	// of a "tcp:127.0.0.1:0" listener. Start ignores it.
+	Listening func(addrs []net.Addr)
 }
 
 // Process is a running program.
@@ -207,6 +214,14 @@ func (s ExitStatus) kernel() kernel.ExitStatus {
 
 // Run runs the program at path with the resources described by a parsed
 // configuration, and waits for it. Cancelling ctx kills the program.
+//
+// Each !listen grant becomes a listener handle: a datagram socket on which
+// the program receives, with sock_recv, one message per accepted
+// connection, carrying the connected socket as its only descriptor and the
+// argdata map {address: "tcp:HOST:PORT"} (or "unix:PATH") of the peer as
+// its data. The runtime stops accepting and closes the listening sockets
+// when the program ends. A message without a descriptor (zero bytes) means
+// the runtime closed the listener. See the README, "Network access".
 func Run(ctx context.Context, path string, cfg *config.Config, opts *Options) (ExitStatus, error) {
 	prog, err := Open(path)
 	if err != nil {
@@ -217,8 +232,31 @@ func Run(ctx context.Context, path string, cfg *config.Config, opts *Options) (E
 	if err != nil {
 		return ExitStatus{}, err
 	}
+	var listeners []*kernel.Listener
+	defer func() {
+		for _, l := range listeners {
+			l.Close()
+		}
+	}()
 	fds := make([]FD, len(files))
+	var addrs []net.Addr
 	for i, f := range files {
+		if f.Listener != nil {
+			handle, l, err := kernel.ServeListener(f.Listener)
+			if err != nil {
+				for _, g := range files[i:] {
+					g.Close()
+				}
+				for _, g := range fds[:i] {
+					g.File.Close()
+				}
+				return ExitStatus{}, &config.Error{Pos: f.Grant.Pos, Msg: fmt.Sprintf("cannot serve %s: %v", f.Grant.Address, err), Err: err}
+			}
+			listeners = append(listeners, l)
+			addrs = append(addrs, l.Addr())
+			fds[i] = FD{File: handle, Rights: listenerHandleRights, Inheriting: socketRights}
+			continue
+		}
 		fds[i] = FD{File: f.File}
 		fds[i].Rights, fds[i].Inheriting = accessRights(f.Access)
 	}
@@ -228,6 +266,9 @@ func Run(ctx context.Context, path string, cfg *config.Config, opts *Options) (E
 			f.File.Close()
 		}
 		return ExitStatus{}, err
+	}
+	if opts != nil && opts.Listening != nil && len(addrs) > 0 {
+		opts.Listening(addrs)
 	}
 	proc, err := prog.Start(ad, fds, opts)
 	if err != nil {
@@ -259,6 +300,14 @@ const (
 	// no file_allocate, no mem_map.
 	appendFileRights = abi.RightFdDatasync | abi.RightFdSync | abi.RightFdTell | abi.RightFdWrite |
 		abi.RightFileAdvise | abi.RightFileStatFget | abi.RightPollFdReadwrite
+	// listenerHandleRights receive connections from a listener handle
+	// (and wait for them with poll, and make the handle non-blocking);
+	// the program cannot send on it.
+	listenerHandleRights = abi.RightFdRead | abi.RightPollFdReadwrite | abi.RightFileStatFget |
+		abi.RightFdStatPutFlags
+	// socketRights are every right of a socket.
+	socketRights = abi.RightFdRead | abi.RightFdWrite | abi.RightFdStatPutFlags |
+		abi.RightFileStatFget | abi.RightPollFdReadwrite | abi.RightSockShutdown
 )
 
 // accessRights gives the rights of a descriptor the launcher opened: a

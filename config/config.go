@@ -29,6 +29,18 @@
 //     Optional attributes change that (see below).
 //   - !executable passes a read-only descriptor for the program's own
 //     executable file. It takes no value.
+//   - !listen {address: ADDRESS} binds a listening socket in the launcher
+//     and passes the program a listener handle, through which the runtime
+//     hands it each accepted connection (see package cloudabi and the
+//     README, "Network access").
+//   - !connect {address: ADDRESS} connects a socket in the launcher and
+//     passes the connected socket.
+//
+// An ADDRESS is "tcp:HOST:PORT" (HOST an IPv4 address, an IPv6 address in
+// brackets or a host name; empty HOST in !listen means every address; port
+// 0 in !listen picks a free port) or "unix:PATH" (a UNIX socket; a PATH
+// starting with @ names a socket in the abstract namespace). In a flow
+// mapping quote addresses that contain brackets: {address: "tcp:[::1]:80"}.
 //
 // # Attributes of !file
 //
@@ -104,6 +116,7 @@ import (
 	"io"
 	"math"
 	"math/big"
+	"net"
 	"regexp"
 	"strconv"
 	"strings"
@@ -179,6 +192,11 @@ const (
 	GrantFile
 	// GrantExecutable passes the program's executable (!executable).
 	GrantExecutable
+	// GrantListen passes a listener handle for a socket that the launcher
+	// binds and listens on (!listen).
+	GrantListen
+	// GrantConnect passes a socket that the launcher connects (!connect).
+	GrantConnect
 )
 
 func (k GrantKind) String() string {
@@ -189,6 +207,10 @@ func (k GrantKind) String() string {
 		return "file"
 	case GrantExecutable:
 		return "executable"
+	case GrantListen:
+		return "listen"
+	case GrantConnect:
+		return "connect"
 	}
 	return "GrantKind(" + strconv.Itoa(int(k)) + ")"
 }
@@ -243,6 +265,11 @@ type Grant struct {
 	// GrantFile: how to open Path.
 	Mode                        Mode
 	Create, Exclusive, Truncate bool
+	// Address is the socket address of a GrantListen or GrantConnect as
+	// written ("tcp:127.0.0.1:8080", "unix:/run/app.sock"); Network
+	// ("tcp" or "unix") and Addr ("127.0.0.1:8080", "/run/app.sock") are
+	// its parts, as package net takes them.
+	Address, Network, Addr string
 	// Pos is where the grant first appears in the configuration.
 	Pos Position
 }
@@ -270,6 +297,8 @@ func (g Grant) String() string {
 			}
 		}
 		return fmt.Sprintf("%s (%v)", s, g.Pos)
+	case GrantListen, GrantConnect:
+		return fmt.Sprintf("%v %s (%v)", g.Kind, g.Address, g.Pos)
 	}
 	return fmt.Sprintf("%v (%v)", g.Kind, g.Pos)
 }
@@ -315,7 +344,7 @@ func Parse(r io.Reader, filename string) (*Config, error) {
 		return nil, yamlError(filename, data, err)
 	}
 
-	c := &converter{file: filename, hostFDs: map[int]int{}, exe: -1, files: map[*yaml.Node]int{}, active: map[*yaml.Node]bool{}}
+	c := &converter{file: filename, hostFDs: map[int]int{}, exe: -1, files: map[*yaml.Node]int{}, sockets: map[*yaml.Node]int{}, active: map[*yaml.Node]bool{}}
 	var root *yaml.Node
 	if doc.Kind == yaml.DocumentNode && len(doc.Content) == 1 {
 		root = doc.Content[0]
@@ -381,6 +410,7 @@ type converter struct {
 	hostFDs map[int]int         // launcher fd -> guest fd
 	exe     int                 // guest fd of !executable, or -1
 	files   map[*yaml.Node]int  // !file node -> guest fd
+	sockets map[*yaml.Node]int  // !listen or !connect node -> guest fd
 	active  map[*yaml.Node]bool // containers being converted
 	values  int
 	bytes   int
@@ -416,7 +446,7 @@ const (
 	mergeTag     = "!!merge"
 )
 
-const knownTags = "!fd, !file, !executable"
+const knownTags = "!fd, !file, !executable, !listen, !connect"
 
 // launcherTag returns the name of one of the launcher's tags ("fd" for
 // tag:nuxi.nl,2015:cloudabi/fd or the local tag !fd), or "".
@@ -478,6 +508,10 @@ func (c *converter) value(n *yaml.Node, depth int) (argdata.Value, error) {
 			return c.openFile(n)
 		case "executable":
 			return c.executable(n)
+		case "listen":
+			return c.socket(n, GrantListen)
+		case "connect":
+			return c.socket(n, GrantConnect)
 		}
 		return nil, c.errorf(n, "unknown tag %s (known: %s)", showTag(n.Tag), knownTags)
 	}
@@ -860,3 +894,91 @@ func (c *converter) executable(n *yaml.Node) (argdata.Value, error) {
 	c.exe = len(c.grants)
 	return c.grant(Grant{Kind: GrantExecutable, Pos: position(c.file, n)}), nil
 }
+
+// socket handles !listen {address: A} and !connect {address: A}.
+func (c *converter) socket(n *yaml.Node, kind GrantKind) (argdata.Value, error) {
+	if g, ok := c.sockets[n]; ok {
+		return argdata.FD(g), nil
+	}
+	tag := "!" + kind.String()
+	example := tag + ` {address: "tcp:127.0.0.1:8080"}`
+	if n.Kind != yaml.MappingNode {
+		return nil, c.errorf(n, "%s takes a mapping with an address, as in %s, not %s", tag, example, kindName(n))
+	}
+	g := Grant{Kind: kind, Pos: position(c.file, n)}
+	var addr *yaml.Node
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		kn, vn := resolve(n.Content[i]), resolve(n.Content[i+1])
+		if kn.Kind != yaml.ScalarNode || kn.Tag != strTag {
+			return nil, c.errorf(kn, "%s attribute names must be strings", tag)
+		}
+		switch kn.Value {
+		case "address":
+			if addr != nil {
+				return nil, c.errorf(kn, "duplicate %s attribute \"address\"", tag)
+			}
+			addr = vn
+		default:
+			return nil, c.errorf(kn, "unknown %s attribute %q (known: address)", tag, kn.Value)
+		}
+	}
+	if addr == nil {
+		return nil, c.errorf(n, "%s needs an address attribute, as in %s", tag, example)
+	}
+	if addr.Kind != yaml.ScalarNode || addr.Tag != strTag {
+		return nil, c.errorf(addr, "%s address must be a string such as \"tcp:127.0.0.1:8080\" or \"unix:/path/to/socket\", not %s", tag, describe(addr))
+	}
+	network, a, err := ParseAddress(addr.Value, kind == GrantListen)
+	if err != nil {
+		return nil, c.errorf(addr, "%s address %q: %v", tag, addr.Value, err)
+	}
+	g.Address, g.Network, g.Addr = addr.Value, network, a
+	c.sockets[n] = len(c.grants)
+	return c.grant(g), nil
+}
+
+// ParseAddress splits a socket address of !listen (listen true) or
+// !connect: "tcp:HOST:PORT" gives network "tcp" and "HOST:PORT";
+// "unix:PATH" gives "unix" and PATH. A listening address may leave HOST
+// empty (every address) and use port 0 (any free port); a connecting
+// address needs both.
+func ParseAddress(s string, listen bool) (network, addr string, err error) {
+	switch {
+	case strings.HasPrefix(s, "tcp:"):
+		rest := s[len("tcp:"):]
+		host, port, err := net.SplitHostPort(rest)
+		if err != nil {
+			return "", "", fmt.Errorf("want tcp:HOST:PORT, as in tcp:127.0.0.1:8080 or tcp:[::1]:8080")
+		}
+		if strings.ContainsAny(host, " \t\n/") || strings.IndexByte(host, 0) >= 0 {
+			return "", "", fmt.Errorf("invalid host %q", host)
+		}
+		if host == "" && !listen {
+			return "", "", fmt.Errorf("no host to connect to")
+		}
+		p, err := strconv.ParseUint(port, 10, 16)
+		if err != nil || strings.Trim(port, "0123456789") != "" {
+			return "", "", fmt.Errorf("port %q is not a number from 0 to 65535", port)
+		}
+		if p == 0 && !listen {
+			return "", "", fmt.Errorf("cannot connect to port 0")
+		}
+		return "tcp", rest, nil
+	case strings.HasPrefix(s, "unix:"):
+		path := s[len("unix:"):]
+		switch {
+		case path == "" || path == "@":
+			return "", "", fmt.Errorf("no socket path after unix:")
+		case strings.IndexByte(path, 0) >= 0:
+			return "", "", fmt.Errorf("the path contains a NUL character")
+		case len(path) > maxUnixPath:
+			return "", "", fmt.Errorf("the path is longer than %d bytes, the limit of UNIX socket addresses", maxUnixPath)
+		}
+		return "unix", path, nil
+	}
+	return "", "", fmt.Errorf("want tcp:HOST:PORT or unix:PATH")
+}
+
+// maxUnixPath is the longest path a UNIX socket address holds (sun_path
+// less its NUL).
+const maxUnixPath = 107

@@ -172,10 +172,10 @@ func TestParseErrors(t *testing.T) {
 		in   string
 		want string // the complete Error() text
 	}{
-		{"unknown tag", tagDirective + "a: !foo 3\n", "config.yaml:3:4: unknown tag !foo (known: !fd, !file, !executable)"},
-		{"unknown local tag", "- !socket {}\n", "config.yaml:1:3: unknown tag !socket (known: !fd, !file, !executable)"},
-		{"unknown full tag", "- !<tag:example.com,2000:x> 1\n", "config.yaml:1:3: unknown tag !<tag:example.com,2000:x> (known: !fd, !file, !executable, and the YAML tags !!null, !!bool, !!int, !!float, !!str, !!binary, !!timestamp, !!seq, !!map)"},
-		{"unknown yaml tag", "- !!set {a}\n", "config.yaml:1:3: unknown tag !!set (known: !fd, !file, !executable, and the YAML tags !!null, !!bool, !!int, !!float, !!str, !!binary, !!timestamp, !!seq, !!map)"},
+		{"unknown tag", tagDirective + "a: !foo 3\n", "config.yaml:3:4: unknown tag !foo (known: !fd, !file, !executable, !listen, !connect)"},
+		{"unknown local tag", "- !socket {}\n", "config.yaml:1:3: unknown tag !socket (known: !fd, !file, !executable, !listen, !connect)"},
+		{"unknown full tag", "- !<tag:example.com,2000:x> 1\n", "config.yaml:1:3: unknown tag !<tag:example.com,2000:x> (known: !fd, !file, !executable, !listen, !connect, and the YAML tags !!null, !!bool, !!int, !!float, !!str, !!binary, !!timestamp, !!seq, !!map)"},
+		{"unknown yaml tag", "- !!set {a}\n", "config.yaml:1:3: unknown tag !!set (known: !fd, !file, !executable, !listen, !connect, and the YAML tags !!null, !!bool, !!int, !!float, !!str, !!binary, !!timestamp, !!seq, !!map)"},
 		{"tag on wrong kind", "- !!int [1]\n", "config.yaml:1:3: tag !!int cannot be applied to a sequence"},
 		{"fd unknown name", tagDirective + "- !fd stdfoo\n", "config.yaml:3:3: unknown descriptor name \"stdfoo\" for !fd (use stdout, stderr or a decimal descriptor number)"},
 		{"fd stdin", tagDirective + "- !fd stdin\n", "config.yaml:3:3: unknown descriptor name \"stdin\" for !fd (names are stdout and stderr; write !fd 0 for standard input)"},
@@ -233,7 +233,7 @@ func TestParseErrors(t *testing.T) {
 
 func TestDefaultFileName(t *testing.T) {
 	_, err := Parse(strings.NewReader("- !foo\n"), "")
-	if err == nil || err.Error() != "<stdin>:1:3: unknown tag !foo (known: !fd, !file, !executable)" {
+	if err == nil || err.Error() != "<stdin>:1:3: unknown tag !foo (known: !fd, !file, !executable, !listen, !connect)" {
 		t.Fatalf("got %v", err)
 	}
 }

@@ -1,8 +1,12 @@
 package config
 
 import (
+	"errors"
 	"fmt"
+	"net"
 	"os"
+	"syscall"
+	"time"
 
 	"golang.org/x/sys/unix"
 )
@@ -34,6 +38,13 @@ const (
 	// (O_WRONLY|O_APPEND): the program may add to its end, and may not
 	// seek, truncate, change its flags or write anywhere else.
 	AccessAppendFile
+	// AccessListener is for !listen: OpenFile.Listener is a listening
+	// socket, which the runtime serves to the program through a listener
+	// handle (OpenFile.File is nil).
+	AccessListener
+	// AccessSocket is for !connect: a connected socket, with every right
+	// of a socket.
+	AccessSocket
 )
 
 func (a Access) String() string {
@@ -52,6 +63,10 @@ func (a Access) String() string {
 		return "read-write file"
 	case AccessAppendFile:
 		return "append-only file"
+	case AccessListener:
+		return "listener"
+	case AccessSocket:
+		return "socket"
 	}
 	return fmt.Sprintf("Access(%d)", int(a))
 }
@@ -59,10 +74,24 @@ func (a Access) String() string {
 // OpenFile is an opened grant.
 type OpenFile struct {
 	// File is a descriptor of the launcher's own (close-on-exec), which
-	// the caller owns and must close.
-	File   *os.File
-	Access Access
-	Grant  Grant
+	// the caller owns and must close. It is nil for a !listen grant.
+	File *os.File
+	// Listener is the bound, listening socket of a !listen grant
+	// (Access is AccessListener), which the caller owns and must close.
+	Listener net.Listener
+	Access   Access
+	Grant    Grant
+}
+
+// Close closes the file or listener.
+func (f OpenFile) Close() error {
+	if f.Listener != nil {
+		return f.Listener.Close()
+	}
+	if f.File != nil {
+		return f.File.Close()
+	}
+	return nil
 }
 
 // Open opens every grant, in order, so that result[i] belongs to guest
@@ -81,22 +110,88 @@ type OpenFile struct {
 // program's already open executable, duplicated for !executable; it may be
 // nil if the configuration does not use !executable.
 //
+// !listen binds a socket to the address and listens on it (for a UNIX
+// socket, closing the listener removes the socket file); !connect connects
+// a socket within ConnectTimeout and passes it in blocking mode.
+//
 // On failure Open closes whatever it opened and returns an *Error located at
 // the grant, such as "config.yaml:4:9: cannot open /nonexistent: no such
-// file or directory".
+// file or directory" or "config.yaml:2:9: cannot listen on
+// tcp:127.0.0.1:80: address already in use".
 func (c *Config) Open(exe *os.File) ([]OpenFile, error) {
 	files := make([]OpenFile, 0, len(c.Grants))
 	for _, g := range c.Grants {
-		f, access, err := openGrant(g, exe)
+		var of OpenFile
+		var err error
+		switch g.Kind {
+		case GrantListen:
+			of.Listener, err = listen(g)
+			of.Access = AccessListener
+		case GrantConnect:
+			of.File, err = connect(g)
+			of.Access = AccessSocket
+		default:
+			of.File, of.Access, err = openGrant(g, exe)
+		}
 		if err != nil {
 			for _, of := range files {
-				of.File.Close()
+				of.Close()
 			}
 			return nil, err
 		}
-		files = append(files, OpenFile{File: f, Access: access, Grant: g})
+		of.Grant = g
+		files = append(files, of)
 	}
 	return files, nil
+}
+
+// ConnectTimeout bounds how long Open waits for a !connect connection.
+const ConnectTimeout = 10 * time.Second
+
+func listen(g Grant) (net.Listener, error) {
+	ln, err := net.Listen(g.Network, g.Addr)
+	if err != nil {
+		return nil, &Error{Pos: g.Pos, Msg: fmt.Sprintf("cannot listen on %s: %s", g.Address, netErrorText(err)), Err: err}
+	}
+	return ln, nil
+}
+
+func connect(g Grant) (*os.File, error) {
+	fail := func(err error) (*os.File, error) {
+		return nil, &Error{Pos: g.Pos, Msg: fmt.Sprintf("cannot connect to %s: %s", g.Address, netErrorText(err)), Err: err}
+	}
+	conn, err := net.DialTimeout(g.Network, g.Addr, ConnectTimeout)
+	if err != nil {
+		return fail(err)
+	}
+	defer conn.Close()
+	f, err := conn.(interface{ File() (*os.File, error) }).File()
+	if err != nil {
+		return fail(err)
+	}
+	if err := unix.SetNonblock(int(f.Fd()), false); err != nil {
+		f.Close()
+		return fail(err)
+	}
+	return f, nil
+}
+
+// netErrorText describes why a listen or connect failed, without repeating
+// the address: "address already in use", "connection refused".
+func netErrorText(err error) string {
+	var dnsErr *net.DNSError
+	if errors.As(err, &dnsErr) {
+		return fmt.Sprintf("cannot resolve %s: %s", dnsErr.Name, dnsErr.Err)
+	}
+	var errno syscall.Errno
+	if errors.As(err, &errno) {
+		return errno.Error()
+	}
+	var opErr *net.OpError
+	if errors.As(err, &opErr) && opErr.Err != nil {
+		return opErr.Err.Error()
+	}
+	return err.Error()
 }
 
 // dupFD duplicates fd close-on-exec, above the standard descriptors.

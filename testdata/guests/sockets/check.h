@@ -1,0 +1,91 @@
+/*
+ * Helpers of the socket guests: each check prints "ok <check>" or
+ * "FAIL <check> (got X, want Y)" to the output descriptor, and the program
+ * exits with the number of failed checks.
+ */
+#ifndef SOCKETS_CHECK_H
+#define SOCKETS_CHECK_H
+
+#include <argdata.h>
+#include <cloudabi_net.h>
+#include <cloudabi_sdk.h>
+#include <cloudabi_syscalls.h>
+#include <program.h>
+
+static cloudabi_fd_t out;
+static unsigned int failures;
+
+static void report_num(uint64_t v) {
+  char num[24];
+  num[sdk_fmt_u64(num, v)] = '\0';
+  sdk_puts(out, num);
+}
+
+static void expect_u64(const char *name, uint64_t got, uint64_t want) {
+  if (got == want) {
+    sdk_puts(out, "ok ");
+    sdk_puts(out, name);
+    sdk_puts(out, "\n");
+    return;
+  }
+  ++failures;
+  sdk_puts(out, "FAIL ");
+  sdk_puts(out, name);
+  sdk_puts(out, " (got ");
+  report_num(got);
+  sdk_puts(out, ", want ");
+  report_num(want);
+  sdk_puts(out, ")\n");
+}
+
+static void expect(const char *name, cloudabi_errno_t got, cloudabi_errno_t want) { expect_u64(name, got, want); }
+static void expect_true(const char *name, int cond) { expect_u64(name, cond ? 1 : 0, 1); }
+
+static cloudabi_fdstat_t stat_of(cloudabi_fd_t fd) {
+  cloudabi_fdstat_t st;
+  memset(&st, 0, sizeof(st));
+  cloudabi_sys_fd_stat_get(fd, &st);
+  return st;
+}
+
+/* without returns a duplicate of fd lacking the given base rights. */
+static cloudabi_fd_t without(cloudabi_fd_t fd, cloudabi_rights_t base, cloudabi_rights_t inheriting) {
+  cloudabi_fd_t dup;
+  cloudabi_fdstat_t st;
+  if (cloudabi_sys_fd_dup(fd, &dup) != 0 || cloudabi_sys_fd_stat_get(dup, &st) != 0) {
+    sdk_puts(out, "FAIL without: fd_dup or fd_stat_get\n");
+    cloudabi_sys_proc_exit(126);
+  }
+  st.fs_rights_base &= ~base;
+  st.fs_rights_inheriting &= ~inheriting;
+  if (cloudabi_sys_fd_stat_put(dup, &st, CLOUDABI_FDSTAT_RIGHTS) != 0) {
+    sdk_puts(out, "FAIL without: fd_stat_put\n");
+    cloudabi_sys_proc_exit(126);
+  }
+  return dup;
+}
+
+static cloudabi_fd_t fd_arg(const argdata_t *ad, const char *key) {
+  argdata_t value;
+  int fd;
+  if (sdk_argdata_map_lookup(ad, key, &value) != 0 || argdata_get_fd(&value, &fd) != 0)
+    return (cloudabi_fd_t)-1;
+  return (cloudabi_fd_t)fd;
+}
+
+static cloudabi_errno_t send_bytes(cloudabi_fd_t sock, const char *s, size_t len, const cloudabi_fd_t *fds,
+                                   size_t nfds) {
+  size_t sent = 0;
+  cloudabi_errno_t e = sdk_send_fds(sock, s, len, fds, nfds, &sent);
+  if (e == 0 && sent != len)
+    return CLOUDABI_EIO;
+  return e;
+}
+
+static cloudabi_errno_t write_bytes(cloudabi_fd_t fd, const char *s, size_t len) {
+  size_t n;
+  cloudabi_ciovec_t iov = {.buf = s, .buf_len = len};
+  return cloudabi_sys_fd_write(fd, &iov, 1, &n);
+}
+
+#endif
