@@ -57,6 +57,22 @@ func outputFile(t *testing.T) (*os.File, func() string) {
 	}
 }
 
+// checkReport fails the test for every line of a guest's report that is
+// not "ok <check>" (the guests in testdata/guests print one line per
+// check, see check.h), and if fewer than min checks were reported.
+func checkReport(t *testing.T, name, report string, min int) {
+	t.Helper()
+	lines := strings.Split(strings.TrimSpace(report), "\n")
+	if len(lines) < min {
+		t.Errorf("%s: only %d checks reported, want at least %d:\n%s", name, len(lines), min, report)
+	}
+	for _, l := range lines {
+		if !strings.HasPrefix(l, "ok ") {
+			t.Errorf("%s: %s", name, l)
+		}
+	}
+}
+
 func TestHello(t *testing.T) {
 	out, read := outputFile(t)
 	st := runGuest(t, "examples/hello/hello.c", argdata.Seq{argdata.FD(0), argdata.FD(0), argdata.FD(0)}, out)
@@ -214,15 +230,7 @@ func TestFeatures(t *testing.T) {
 	if !st.Exited || st.Code != 0 {
 		t.Errorf("status %v, want exit 0", st)
 	}
-	lines := strings.Split(strings.TrimSpace(report), "\n")
-	if len(lines) < 5 {
-		t.Errorf("only %d checks reported:\n%s", len(lines), report)
-	}
-	for _, l := range lines {
-		if !strings.HasPrefix(l, "ok ") {
-			t.Errorf("check failed: %s", l)
-		}
-	}
+	checkReport(t, "features", report, 5)
 }
 
 func TestOpenRejectsNonExecutables(t *testing.T) {
@@ -274,15 +282,7 @@ func TestSyscallErrors(t *testing.T) {
 	}
 	st := proc.Wait()
 	report := read()
-	lines := strings.Split(strings.TrimSpace(report), "\n")
-	if len(lines) < 30 {
-		t.Errorf("only %d checks reported:\n%s", len(lines), report)
-	}
-	for _, l := range lines {
-		if !strings.HasPrefix(l, "ok ") {
-			t.Errorf("%s", l)
-		}
-	}
+	checkReport(t, "errors", report, 30)
 	if !st.Exited || st.Code != 0 {
 		t.Errorf("status %v, want exit 0", st)
 	}
@@ -312,15 +312,7 @@ func TestMemMapFiles(t *testing.T) {
 		{Key: argdata.Str("out"), Value: argdata.FD(1)},
 	}, f, out)
 	report := read()
-	lines := strings.Split(strings.TrimSpace(report), "\n")
-	if len(lines) < 25 {
-		t.Errorf("only %d checks reported:\n%s", len(lines), report)
-	}
-	for _, l := range lines {
-		if !strings.HasPrefix(l, "ok ") {
-			t.Errorf("%s", l)
-		}
-	}
+	checkReport(t, "memfile", report, 25)
 	if !st.Exited || st.Code != 0 {
 		t.Errorf("status %v, want exit 0", st)
 	}

@@ -19,21 +19,6 @@ import (
 	"github.com/cloudabi-go/cloudabi/internal/guestbuild"
 )
 
-// checkReport fails the test for every line of a guest's report that is
-// not "ok ...", and if there are fewer than min lines.
-func checkReport(t *testing.T, name, report string, min int) {
-	t.Helper()
-	lines := strings.Split(strings.TrimSpace(report), "\n")
-	if len(lines) < min {
-		t.Errorf("%s: only %d checks reported (want at least %d):\n%s", name, len(lines), min, report)
-	}
-	for _, l := range lines {
-		if !strings.HasPrefix(l, "ok ") {
-			t.Errorf("%s: %s", name, l)
-		}
-	}
-}
-
 // TestSocketsLocal runs sock_recv, sock_send and sock_shutdown on socket
 // pairs within one process: descriptors sent to itself keep their rights,
 // type and flags; truncation, PEEK, WAITALL, shutdown and the errors.

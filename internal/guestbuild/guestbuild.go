@@ -207,12 +207,16 @@ func guestInputs(sources []string) ([]string, error) {
 	}
 	for _, s := range sources {
 		add(s)
-		m, err := filepath.Glob(filepath.Join(filepath.Dir(s), "*.h"))
-		if err != nil {
-			return nil, err
-		}
-		for _, h := range m {
-			add(h)
+		// Headers next to the source and in the directory above it
+		// (testdata/guests/check.h serves the guests in subdirectories).
+		for _, dir := range []string{filepath.Dir(s), filepath.Dir(filepath.Dir(s))} {
+			m, err := filepath.Glob(filepath.Join(dir, "*.h"))
+			if err != nil {
+				return nil, err
+			}
+			for _, h := range m {
+				add(h)
+			}
 		}
 	}
 	sort.Strings(files)

@@ -14,25 +14,7 @@
 #include <cloudabi_syscalls.h>
 #include <program.h>
 
-static cloudabi_fd_t out;
-static unsigned int failures;
-
-static void expect(const char *name, unsigned long got, unsigned long want) {
-  char num[24];
-  sdk_puts(out, got == want ? "ok " : "FAIL ");
-  sdk_puts(out, name);
-  if (got != want) {
-    ++failures;
-    sdk_puts(out, " (got ");
-    num[sdk_fmt_u64(num, got)] = '\0';
-    sdk_puts(out, num);
-    sdk_puts(out, ", want ");
-    num[sdk_fmt_u64(num, want)] = '\0';
-    sdk_puts(out, num);
-    sdk_puts(out, ")");
-  }
-  sdk_puts(out, "\n");
-}
+#include "../check.h"
 
 /* {mode: "after", out: !fd 0} */
 static const unsigned char after_argdata[] = {
@@ -57,12 +39,12 @@ void program_main(const argdata_t *ad) {
 
   if (modelen == 5 && memcmp(mode, "after", 5) == 0) {
     cloudabi_fdstat_t st;
-    expect("after_exec", 0, 0);
-    expect("out_is_fd0", out, 0);
-    expect("fd1_closed", cloudabi_sys_fd_stat_get(1, &st), CLOUDABI_EBADF);
-    expect("fd2_closed", cloudabi_sys_fd_stat_get(2, &st), CLOUDABI_EBADF);
-    expect("out_stat", cloudabi_sys_fd_stat_get(0, &st), 0);
-    expect("out_writable", (st.fs_rights_base & CLOUDABI_RIGHT_FD_WRITE) != 0, 1);
+    expect_u64("after_exec", 0, 0);
+    expect_u64("out_is_fd0", out, 0);
+    expect_u64("fd1_closed", cloudabi_sys_fd_stat_get(1, &st), CLOUDABI_EBADF);
+    expect_u64("fd2_closed", cloudabi_sys_fd_stat_get(2, &st), CLOUDABI_EBADF);
+    expect_u64("out_stat", cloudabi_sys_fd_stat_get(0, &st), 0);
+    expect_u64("out_writable", (st.fs_rights_base & CLOUDABI_RIGHT_FD_WRITE) != 0, 1);
     cloudabi_sys_proc_exit(5 + failures);
   }
 
@@ -75,16 +57,16 @@ void program_main(const argdata_t *ad) {
   /* Errors leave the caller running. */
   cloudabi_fd_t d;
   cloudabi_fdstat_t st;
-  expect("dup", cloudabi_sys_fd_dup((cloudabi_fd_t)self, &d), 0);
-  expect("stat", cloudabi_sys_fd_stat_get(d, &st), 0);
+  expect_u64("dup", cloudabi_sys_fd_dup((cloudabi_fd_t)self, &d), 0);
+  expect_u64("stat", cloudabi_sys_fd_stat_get(d, &st), 0);
   st.fs_rights_base &= ~CLOUDABI_RIGHT_PROC_EXEC;
-  expect("drop_right", cloudabi_sys_fd_stat_put(d, &st, CLOUDABI_FDSTAT_RIGHTS), 0);
-  expect("exec_without_right", cloudabi_sys_proc_exec(d, after_argdata, sizeof(after_argdata), keep, 1), CLOUDABI_ENOTCAPABLE);
-  expect("exec_not_executable", cloudabi_sys_proc_exec((cloudabi_fd_t)text, after_argdata, sizeof(after_argdata), keep, 1), CLOUDABI_ENOEXEC);
-  expect("exec_bad_fd", cloudabi_sys_proc_exec(4242, after_argdata, sizeof(after_argdata), keep, 1), CLOUDABI_EBADF);
+  expect_u64("drop_right", cloudabi_sys_fd_stat_put(d, &st, CLOUDABI_FDSTAT_RIGHTS), 0);
+  expect_u64("exec_without_right", cloudabi_sys_proc_exec(d, after_argdata, sizeof(after_argdata), keep, 1), CLOUDABI_ENOTCAPABLE);
+  expect_u64("exec_not_executable", cloudabi_sys_proc_exec((cloudabi_fd_t)text, after_argdata, sizeof(after_argdata), keep, 1), CLOUDABI_ENOEXEC);
+  expect_u64("exec_bad_fd", cloudabi_sys_proc_exec(4242, after_argdata, sizeof(after_argdata), keep, 1), CLOUDABI_EBADF);
   cloudabi_fd_t badkeep[1] = {777};
-  expect("exec_bad_kept_fd", cloudabi_sys_proc_exec((cloudabi_fd_t)self, after_argdata, sizeof(after_argdata), badkeep, 1), CLOUDABI_EBADF);
-  expect("exec_wild_argdata", cloudabi_sys_proc_exec((cloudabi_fd_t)self, (const void *)16, 8, keep, 1), CLOUDABI_EFAULT);
+  expect_u64("exec_bad_kept_fd", cloudabi_sys_proc_exec((cloudabi_fd_t)self, after_argdata, sizeof(after_argdata), badkeep, 1), CLOUDABI_EBADF);
+  expect_u64("exec_wild_argdata", cloudabi_sys_proc_exec((cloudabi_fd_t)self, (const void *)16, 8, keep, 1), CLOUDABI_EFAULT);
 
   /* A child replaces itself; its parent sees the new image's exit. */
   cloudabi_fd_t child;
@@ -94,16 +76,16 @@ void program_main(const argdata_t *ad) {
     cloudabi_sys_proc_exec((cloudabi_fd_t)self, child_argdata, sizeof(child_argdata), NULL, 0);
     cloudabi_sys_proc_exit(77); /* exec failed */
   }
-  expect("fork", err, 0);
+  expect_u64("fork", err, 0);
   cloudabi_subscription_t sub = {.type = CLOUDABI_EVENTTYPE_PROC_TERMINATE, .proc_terminate = {.fd = child}};
   cloudabi_event_t ev;
   size_t n;
-  expect("wait", cloudabi_sys_poll(&sub, &ev, 1, &n), 0);
-  expect("child_exec_exit", ev.proc_terminate.exitcode, 9);
+  expect_u64("wait", cloudabi_sys_poll(&sub, &ev, 1, &n), 0);
+  expect_u64("child_exec_exit", ev.proc_terminate.exitcode, 9);
 
   if (failures != 0)
     cloudabi_sys_proc_exit(100 + failures);
   cloudabi_sys_proc_exec((cloudabi_fd_t)self, after_argdata, sizeof(after_argdata), keep, 1);
-  expect("exec_returned", 1, 0);
+  expect_u64("exec_returned", 1, 0);
   cloudabi_sys_proc_exit(126);
 }

@@ -11,25 +11,7 @@
 #include <cloudabi_syscalls.h>
 #include <program.h>
 
-static cloudabi_fd_t out;
-static unsigned int failures;
-
-static void expect(const char *name, unsigned long got, unsigned long want) {
-  char num[24];
-  sdk_puts(out, got == want ? "ok " : "FAIL ");
-  sdk_puts(out, name);
-  if (got != want) {
-    ++failures;
-    sdk_puts(out, " (got ");
-    num[sdk_fmt_u64(num, got)] = '\0';
-    sdk_puts(out, num);
-    sdk_puts(out, ", want ");
-    num[sdk_fmt_u64(num, want)] = '\0';
-    sdk_puts(out, num);
-    sdk_puts(out, ")");
-  }
-  sdk_puts(out, "\n");
-}
+#include "../check.h"
 
 static volatile int shared_value = 1;
 
@@ -69,21 +51,21 @@ void program_main(const argdata_t *ad) {
     shared_value = 2;
     cloudabi_sys_proc_exit(ok ? 7 : 8);
   }
-  expect("fork", err, 0);
-  expect("tid", tid, sdk_tid);
+  expect_u64("fork", err, 0);
+  expect_u64("tid", tid, sdk_tid);
   cloudabi_fdstat_t st;
-  expect("fd_stat_get", cloudabi_sys_fd_stat_get(child, &st), 0);
-  expect("filetype_process", st.fs_filetype, CLOUDABI_FILETYPE_PROCESS);
+  expect_u64("fd_stat_get", cloudabi_sys_fd_stat_get(child, &st), 0);
+  expect_u64("filetype_process", st.fs_filetype, CLOUDABI_FILETYPE_PROCESS);
   cloudabi_event_t ev = wait_process(child);
-  expect("wait_error", ev.error, 0);
-  expect("wait_userdata", ev.userdata, 77);
-  expect("wait_type", ev.type, CLOUDABI_EVENTTYPE_PROC_TERMINATE);
-  expect("exit_code", ev.proc_terminate.exitcode, 7);
-  expect("exit_signal", ev.proc_terminate.signal, 0);
-  expect("parent_memory_unchanged", shared_value, 1);
+  expect_u64("wait_error", ev.error, 0);
+  expect_u64("wait_userdata", ev.userdata, 77);
+  expect_u64("wait_type", ev.type, CLOUDABI_EVENTTYPE_PROC_TERMINATE);
+  expect_u64("exit_code", ev.proc_terminate.exitcode, 7);
+  expect_u64("exit_signal", ev.proc_terminate.signal, 0);
+  expect_u64("parent_memory_unchanged", shared_value, 1);
   ev = wait_process(child);
-  expect("wait_again", ev.proc_terminate.exitcode, 7);
-  expect("close", cloudabi_sys_fd_close(child), 0);
+  expect_u64("wait_again", ev.proc_terminate.exitcode, 7);
+  expect_u64("close", cloudabi_sys_fd_close(child), 0);
 
   /* 2. A child ended by a signal reports the signal. */
   err = cloudabi_sys_proc_fork(&child, &tid);
@@ -91,30 +73,30 @@ void program_main(const argdata_t *ad) {
     cloudabi_sys_proc_raise(CLOUDABI_SIGUSR1);
     cloudabi_sys_proc_exit(99);
   }
-  expect("fork_signal", err, 0);
+  expect_u64("fork_signal", err, 0);
   ev = wait_process(child);
-  expect("signal", ev.proc_terminate.signal, CLOUDABI_SIGUSR1);
-  expect("signal_exitcode", ev.proc_terminate.exitcode, 0);
+  expect_u64("signal", ev.proc_terminate.signal, CLOUDABI_SIGUSR1);
+  expect_u64("signal_exitcode", ev.proc_terminate.exitcode, 0);
   cloudabi_sys_fd_close(child);
 
   /* 3. Closing the descriptor of a running child ends it: the child holds
      one end of a socket pair, whose other end then reads end-of-file. */
   cloudabi_fd_t a, b;
-  expect("socketpair", cloudabi_sys_fd_create2(CLOUDABI_FILETYPE_SOCKET_STREAM, &a, &b), 0);
+  expect_u64("socketpair", cloudabi_sys_fd_create2(CLOUDABI_FILETYPE_SOCKET_STREAM, &a, &b), 0);
   err = cloudabi_sys_proc_fork(&child, &tid);
   if (err == 0 && child == CLOUDABI_PROCESS_CHILD) {
     cloudabi_sys_fd_close(a);
     sleep_ms(20000);
     cloudabi_sys_proc_exit(0);
   }
-  expect("fork_close", err, 0);
+  expect_u64("fork_close", err, 0);
   cloudabi_sys_fd_close(b);
-  expect("close_running", cloudabi_sys_fd_close(child), 0);
+  expect_u64("close_running", cloudabi_sys_fd_close(child), 0);
   char c;
   cloudabi_iovec_t iov = {.buf = &c, .buf_len = 1};
   size_t nread = 99;
-  expect("child_gone", cloudabi_sys_fd_read(a, &iov, 1, &nread), 0);
-  expect("eof", nread, 0);
+  expect_u64("child_gone", cloudabi_sys_fd_read(a, &iov, 1, &nread), 0);
+  expect_u64("eof", nread, 0);
 
   /* 4. The process limit: fork until EAGAIN. */
   cloudabi_fd_t kids[256];
@@ -130,8 +112,8 @@ void program_main(const argdata_t *ad) {
     }
     nkids++;
   }
-  expect("limit_errno", err, CLOUDABI_EAGAIN);
-  expect("limit_count", nkids, max - 1);
+  expect_u64("limit_errno", err, CLOUDABI_EAGAIN);
+  expect_u64("limit_count", nkids, max - 1);
   for (unsigned int i = 0; i < nkids; i++)
     cloudabi_sys_fd_close(kids[i]);
 
@@ -149,8 +131,8 @@ void program_main(const argdata_t *ad) {
   }
   /* Wait before writing: the child writes to the same file. */
   ev = wait_process(child);
-  expect("fork_fds", err, 0);
-  expect("child_exit", ev.proc_terminate.exitcode, 0);
+  expect_u64("fork_fds", err, 0);
+  expect_u64("child_exit", ev.proc_terminate.exitcode, 0);
 
   cloudabi_sys_proc_exit(failures);
 }

@@ -12,31 +12,9 @@
 #include <cloudabi_syscalls.h>
 #include <program.h>
 
-static cloudabi_fd_t out;
-static unsigned int failures;
+#include "../check.h"
 
-static void report_num(uint64_t v) {
-  char num[24];
-  num[sdk_fmt_u64(num, v)] = '\0';
-  sdk_puts(out, num);
-}
 
-static void expect_u64(const char *name, uint64_t got, uint64_t want) {
-  if (got == want) {
-    sdk_puts(out, "ok ");
-    sdk_puts(out, name);
-    sdk_puts(out, "\n");
-    return;
-  }
-  ++failures;
-  sdk_puts(out, "FAIL ");
-  sdk_puts(out, name);
-  sdk_puts(out, " (got ");
-  report_num(got);
-  sdk_puts(out, ", want ");
-  report_num(want);
-  sdk_puts(out, ")\n");
-}
 
 static void expect(const char *name, cloudabi_errno_t got, cloudabi_errno_t want) { expect_u64(name, got, want); }
 static void expect_true(const char *name, int cond) { expect_u64(name, cond ? 1 : 0, 1); }
