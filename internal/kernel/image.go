@@ -135,7 +135,11 @@ func buildImage(mem *memory.Memory, exe *loader.Executable, argdata []byte, stac
 	} else {
 		copy(mem.Raw(phdrCopy, phdrs), exe.Phdrs)
 	}
-	mem.Reserve(mem.Base()+sandbox.BootSize, loadBase+exe.Span+pageSize)
+	// The guest may map, unmap and protect anything above its runtime
+	// structures (boot block, vDSO, shared area, thread areas): replacing
+	// those would only break the process in ways the supervisor could
+	// not tell from a hostile one (a lost wake-up, say).
+	mem.Reserve(areas+transport.MaxThreads*threadAreaSize, loadBase+exe.Span+pageSize)
 	mem.SetLimit(memoryLimit)
 
 	auxv := []struct {

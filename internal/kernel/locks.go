@@ -14,11 +14,13 @@ import (
 // A lock is a 32-bit word in guest memory: 0 when free; LockWrlocked|tid
 // when write-locked by thread tid; n when read-locked by n readers.
 // LockKernelManaged is set while threads are queued here: the C library
-// then calls lock_unlock instead of clearing the word itself, and the
-// supervisor hands the lock over directly, writing the new owner (or
-// reader count) into the word before it wakes the waiter, so a woken
-// waiter already holds the lock. Writers are preferred over readers so
-// that a stream of readers cannot starve a writer.
+// then calls lock_unlock instead of clearing the word itself, and takes the
+// lock through poll. When the last holder releases a lock that others wait
+// for, the supervisor leaves it free but kernel-managed and wakes them all
+// to try again; a waiter's poll returns once it holds the lock. (Handing
+// the lock to the first waiter instead, as FreeBSD does, makes every
+// contended operation wait for a wake-up: a convoy, very slow where
+// wake-ups are slow.)
 //
 // A condition variable is a 32-bit word that is non-zero while threads
 // wait on it, which tells the C library that condvar_signal must call the
@@ -40,9 +42,9 @@ const (
 const casRetries = 1 << 16
 
 type lockWaiter struct {
-	tid     abi.Tid
-	write   bool
-	granted chan struct{} // closed when the lock is the waiter's
+	tid   abi.Tid
+	write bool
+	wake  chan struct{} // closed when the waiter should try again
 }
 
 type lockQueue struct {
@@ -78,35 +80,45 @@ func (p *Process) lockWord(addr uint64, scope abi.Scope) (*uint32, abi.Errno) {
 	return p.word(addr), abi.ESUCCESS
 }
 
-// tryAcquire takes the lock at once if it can; otherwise it queues a
-// waiter (marking the lock kernel-managed) and returns it. Called with
-// lt.mu held.
-func (lt *lockTable) tryAcquire(w *uint32, addr uint64, tid abi.Tid, write bool) (*lockWaiter, abi.Errno) {
+// tryAcquire takes the lock at once if it is free; otherwise, with queue,
+// it queues a waiter (marking the lock kernel-managed) and returns it.
+// Called with lt.mu held.
+//
+// A free lock is taken even when others are queued (they have been woken
+// and will retry): handing a lock to a sleeping waiter instead makes every
+// contended lock operation wait for a wake-up, a convoy that is very slow
+// where wake-ups are slow.
+func (lt *lockTable) tryAcquire(w *uint32, addr uint64, tid abi.Tid, write, queue bool) (*lockWaiter, abi.Errno) {
 	if lt.locks == nil {
 		lt.locks = make(map[uint64]*lockQueue)
 	}
 	q := lt.locks[addr]
+	km := uint32(0)
+	if !q.empty() {
+		km = lockKernelManaged
+	}
 	for i := 0; i < casRetries; i++ {
 		v := atomic.LoadUint32(w)
 		if v&^lockKernelManaged == lockWrlocked|uint32(tid) {
 			return nil, abi.EDEADLK
 		}
-		if q.empty() {
-			switch {
-			case write && v&^lockKernelManaged == 0:
-				if atomic.CompareAndSwapUint32(w, v, lockWrlocked|uint32(tid)) {
-					return nil, abi.ESUCCESS
-				}
-				continue
-			case !write && v&lockWrlocked == 0:
-				if v&lockOwnerMask == lockOwnerMask {
-					return nil, abi.EAGAIN // reader count would overflow
-				}
-				if atomic.CompareAndSwapUint32(w, v, (v+1)&^lockKernelManaged) {
-					return nil, abi.ESUCCESS
-				}
-				continue
+		switch {
+		case write && v&^lockKernelManaged == 0:
+			if atomic.CompareAndSwapUint32(w, v, lockWrlocked|uint32(tid)|km) {
+				return nil, abi.ESUCCESS
 			}
+			continue
+		case !write && v&lockWrlocked == 0:
+			if v&lockOwnerMask == lockOwnerMask {
+				return nil, abi.EAGAIN // reader count would overflow
+			}
+			if atomic.CompareAndSwapUint32(w, v, (v+1)&^lockKernelManaged|km) {
+				return nil, abi.ESUCCESS
+			}
+			continue
+		}
+		if !queue {
+			return nil, abi.EBUSY
 		}
 		if v&lockKernelManaged == 0 && !atomic.CompareAndSwapUint32(w, v, v|lockKernelManaged) {
 			continue
@@ -115,7 +127,7 @@ func (lt *lockTable) tryAcquire(w *uint32, addr uint64, tid abi.Tid, write bool)
 			q = &lockQueue{}
 			lt.locks[addr] = q
 		}
-		wt := &lockWaiter{tid: tid, write: write, granted: make(chan struct{})}
+		wt := &lockWaiter{tid: tid, write: write, wake: make(chan struct{})}
 		if write {
 			q.writers = append(q.writers, wt)
 		} else {
@@ -126,8 +138,10 @@ func (lt *lockTable) tryAcquire(w *uint32, addr uint64, tid abi.Tid, write bool)
 	return nil, abi.EAGAIN
 }
 
-// release drops the caller's hold on the lock and hands it to the next
-// waiters. Called with lt.mu held.
+// release drops the caller's hold on the lock. If threads wait, it wakes
+// them all to try again and leaves the lock free but kernel-managed, so
+// that user space takes it only through the supervisor until they have had
+// their turn. Called with lt.mu held.
 func (lt *lockTable) release(w *uint32, addr uint64, tid abi.Tid) abi.Errno {
 	for i := 0; i < casRetries; i++ {
 		v := atomic.LoadUint32(w)
@@ -147,37 +161,23 @@ func (lt *lockTable) release(w *uint32, addr uint64, tid abi.Tid) abi.Errno {
 				continue
 			}
 		}
-		// The caller was the last holder: pass the lock on.
+		// The caller was the last holder.
 		q := lt.locks[addr]
-		var next uint32
-		var wake []*lockWaiter
-		switch {
-		case q != nil && len(q.writers) > 0:
-			wake = q.writers[:1]
-			q.writers = q.writers[1:]
-			next = lockWrlocked | uint32(wake[0].tid)
-		case q != nil && len(q.readers) > 0:
-			wake = q.readers
-			q.readers = nil
-			next = uint32(len(wake))
-		}
+		next := uint32(0)
 		if !q.empty() {
-			next |= lockKernelManaged
+			next = lockKernelManaged
 		}
 		if !atomic.CompareAndSwapUint32(w, v, next) {
-			// Put the waiters back and look again.
-			if len(wake) == 1 && wake[0].write {
-				q.writers = append([]*lockWaiter{wake[0]}, q.writers...)
-			} else if len(wake) > 0 {
-				q.readers = wake
-			}
 			continue
 		}
-		if q.empty() {
+		if q != nil {
 			delete(lt.locks, addr)
-		}
-		for _, wt := range wake {
-			close(wt.granted)
+			for _, wt := range q.writers {
+				close(wt.wake)
+			}
+			for _, wt := range q.readers {
+				close(wt.wake)
+			}
 		}
 		return abi.ESUCCESS
 	}
@@ -185,11 +185,10 @@ func (lt *lockTable) release(w *uint32, addr uint64, tid abi.Tid) abi.Errno {
 }
 
 // withdraw takes a waiter out of its queue after a timeout. It reports
-// false if the waiter was granted the lock in the meantime. Called with
-// lt.mu held.
+// false if the waiter was woken in the meantime. Called with lt.mu held.
 func (lt *lockTable) withdraw(w *uint32, addr uint64, wt *lockWaiter) bool {
 	select {
-	case <-wt.granted:
+	case <-wt.wake:
 		return false
 	default:
 	}
@@ -210,6 +209,41 @@ func (lt *lockTable) withdraw(w *uint32, addr uint64, wt *lockWaiter) bool {
 		}
 	}
 	return true
+}
+
+// acquire takes a lock for a thread, waiting (until deadline, if it is not
+// zero) as long as it is busy. It reports whether the lock was taken;
+// false means the deadline passed, or the process died (noReply).
+func (lt *lockTable) acquire(p *Process, w *uint32, addr uint64, tid abi.Tid, write bool, deadline time.Time) (bool, abi.Errno) {
+	for {
+		lt.mu.Lock()
+		wt, errno := lt.tryAcquire(w, addr, tid, write, true)
+		lt.mu.Unlock()
+		if errno != abi.ESUCCESS {
+			return false, errno
+		}
+		if wt == nil {
+			return true, abi.ESUCCESS
+		}
+		timeout := time.Duration(-1)
+		if !deadline.IsZero() {
+			timeout = max(time.Until(deadline), 0)
+		}
+		if waitTimeout(p, wt.wake, timeout) {
+			continue // woken: try again
+		}
+		if p.dead.Load() {
+			return false, noReply
+		}
+		lt.mu.Lock()
+		withdrawn := lt.withdraw(w, addr, wt)
+		if !withdrawn {
+			// Woken as the time ran out: one last try.
+			_, errno = lt.tryAcquire(w, addr, tid, write, false)
+		}
+		lt.mu.Unlock()
+		return !withdrawn && errno == abi.ESUCCESS, abi.ESUCCESS
+	}
 }
 
 func remove[T comparable](s []T, x T) []T {
@@ -297,31 +331,33 @@ func (t *thread) pollLocks(c *call, subs []subscription, out, neventsAddr uint64
 		return result(errno)
 	}
 
+	var deadline time.Time
+	if timeout >= 0 {
+		deadline = time.Now().Add(timeout)
+	}
 	if s.typ != abi.EventtypeCondvar {
 		write := s.typ == abi.EventtypeLockWrlock
 		lt.mu.Lock()
-		wt, errno := lt.tryAcquire(lw, s.lock, t.tid, write)
+		_, errno := lt.tryAcquire(lw, s.lock, t.tid, write, false)
 		lt.mu.Unlock()
-		if errno != abi.ESUCCESS || wt == nil {
-			return result(errno)
+		if errno != abi.EBUSY {
+			return result(errno) // taken at once, or an error
 		}
 		return t.async(c, func(c *call) abi.Errno {
-			if !waitTimeout(p, wt.granted, timeout) {
-				lt.mu.Lock()
-				withdrawn := lt.withdraw(lw, s.lock, wt)
-				lt.mu.Unlock()
-				if p.dead.Load() {
-					return noReply
-				}
-				if withdrawn {
-					return timedOut()
-				}
+			ok, errno := lt.acquire(p, lw, s.lock, t.tid, write, deadline)
+			switch {
+			case errno == noReply:
+				return noReply
+			case errno != abi.ESUCCESS:
+				return result(errno)
+			case !ok:
+				return timedOut()
 			}
 			return result(abi.ESUCCESS)
 		})
 	}
 
-	// Condition variable: release the lock and queue, in one step.
+	// Condition variable.
 	cw, errno := p.lockWord(s.condvar, s.condScope)
 	if errno != abi.ESUCCESS {
 		return result(errno)
@@ -359,13 +395,10 @@ func (t *thread) pollLocks(c *call, subs []subscription, out, neventsAddr uint64
 		}
 		// Either way the caller gets its lock back before poll
 		// returns, as pthread_cond_wait requires.
-		lt.mu.Lock()
-		wt, errno := lt.tryAcquire(lw, s.lock, t.tid, true)
-		lt.mu.Unlock()
-		if errno == abi.ESUCCESS && wt != nil && !waitTimeout(p, wt.granted, -1) {
-			return noReply // the process died
-		}
-		if errno != abi.ESUCCESS {
+		if _, errno := lt.acquire(p, lw, s.lock, t.tid, true, time.Time{}); errno != abi.ESUCCESS {
+			if errno == noReply {
+				return noReply
+			}
 			return result(errno)
 		}
 		if !signalled {

@@ -82,7 +82,7 @@ var commonAMD64 = []byte{
 	0xbe, 0x01, 0x00, 0x00, 0x00, // mov $0x1,%esi
 	0xba, 0x01, 0x00, 0x00, 0x00, // mov $0x1,%edx
 	0x0f, 0x05, // syscall
-	0xb9, 0x00, 0x10, 0x00, 0x00, // mov $0x1000,%ecx
+	0xb9, 0x00, 0x01, 0x00, 0x00, // mov $0x100,%ecx
 	0x41, 0x83, 0x38, 0x01, // cmpl $0x1,(%r8)
 	0x75, 0x33, // jne b6 <OFF_SAVED+0x16>
 	0xf3, 0x90, // pause
@@ -162,9 +162,12 @@ const (
 )
 
 // spinCount is how many times a guest thread checks for the reply before
-// it sleeps (the immediate in "mov $0x1000,%ecx" above): a few
-// microseconds, longer than most calls take.
-const spinCount = 0x1000
+// it sleeps (the immediate in "mov $0x100,%ecx" above): about ten
+// microseconds, longer than most calls take. Longer spins cost more than
+// they save on a machine with few cores: spinning threads take the CPU
+// from the threads that would reply or release a lock (a contended
+// cloudlibc mutex ran a thousand times slower with 0x1000).
+const spinCount = 0x100
 
 // Image is a built vDSO.
 type Image struct {

@@ -37,7 +37,7 @@ common:
   mov $1, %edx
   syscall
 1:
-  mov $0x1000, %ecx                         # spin count
+  mov $0x100, %ecx                          # spin count
 2:
   cmpl $STATE_REQUEST, OFF_STATE(%r8)
   jne 5f
