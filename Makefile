@@ -40,6 +40,7 @@ fuzz:
 	$(GO) test -run='^$$' -fuzz=FuzzRoundTrip -fuzztime=$(FUZZTIME) ./argdata
 	$(GO) test -run='^$$' -fuzz=FuzzParse -fuzztime=$(FUZZTIME) ./config
 	$(GO) test -run='^$$' -fuzz=FuzzParse -fuzztime=$(FUZZTIME) ./internal/loader
+	CLOUDABI_REQUIRE_CLANG=1 $(GO) test -run='^$$' -fuzz=FuzzSyscalls -fuzztime=$(FUZZTIME) .
 
 generate:
 	$(GO) generate ./...
