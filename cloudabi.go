@@ -130,6 +130,11 @@ type Options struct {
 	// included (default and maximum 4096); thread_create fails with
 	// EAGAIN beyond it.
 	MaxThreads int
+	// MaxFDs bounds the descriptors of each process (default 1024, at
+	// most 65,536); calls that would create more fail with EMFILE.
+	// Every descriptor of a program is one of the host process's, so this
+	// keeps one program from using them all up.
+	MaxFDs int
 	// Listening, if not nil, is called by Run once it has bound the
 	// configuration's !listen sockets, before the program starts, with
 	// their addresses in the order the grants appear in the
@@ -159,6 +164,7 @@ func (p *Program) Start(argdata []byte, fds []FD, opts *Options) (*Process, erro
 		StackSize:    opts.StackSize,
 		MaxProcesses: opts.MaxProcesses,
 		MaxThreads:   opts.MaxThreads,
+		MaxFDs:       opts.MaxFDs,
 	})
 	if err != nil {
 		return nil, err

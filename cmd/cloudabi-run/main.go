@@ -55,6 +55,7 @@ func run(args []string, stdin io.Reader, stderr io.Writer) int {
 	stack := fs.String("stack-size", "", "size of the main thread's stack, e.g. 8M (default 8M)")
 	maxProcs := fs.Int("max-processes", 0, "most processes the program and its children may have at once (default 64)")
 	maxThreads := fs.Int("max-threads", 0, "most threads each process may have (default and maximum 4096)")
+	maxFDs := fs.Int("max-fds", 0, "most file descriptors each process may have (default 1024, maximum 65536)")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			usage(stderr, fs)
@@ -68,11 +69,11 @@ func run(args []string, stdin io.Reader, stderr io.Writer) int {
 		return exitUsage
 	}
 	program := fs.Arg(0)
-	if *maxProcs < 0 || *maxThreads < 0 || *maxThreads > 4096 {
-		fmt.Fprintf(stderr, "cloudabi-run: --max-processes must be positive and --max-threads between 1 and 4096\n")
+	if *maxProcs < 0 || *maxThreads < 0 || *maxThreads > 4096 || *maxFDs < 0 || *maxFDs > 65536 {
+		fmt.Fprintf(stderr, "cloudabi-run: --max-processes must be positive, --max-threads between 1 and 4096, --max-fds between 1 and 65536\n")
 		return exitUsage
 	}
-	opts := &cloudabi.Options{MaxProcesses: *maxProcs, MaxThreads: *maxThreads}
+	opts := &cloudabi.Options{MaxProcesses: *maxProcs, MaxThreads: *maxThreads, MaxFDs: *maxFDs}
 	for _, f := range []struct {
 		name, val string
 		dst       *uint64

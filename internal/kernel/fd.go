@@ -93,16 +93,20 @@ type descriptor struct {
 	inheriting abi.Rights
 }
 
-// maxFDs bounds the number of descriptors of one process (EMFILE).
+// maxFDs bounds the number of descriptors of one process; the limit in
+// force is Options.MaxFDs (EMFILE beyond it), DefaultMaxFDs by default.
+// Every guest descriptor is a host descriptor of the supervisor, so the
+// limit keeps one program from using up the supervisor's.
 const maxFDs = 1 << 16
 
 // fdTable maps guest fd numbers to descriptors.
 type fdTable struct {
 	mu  sync.Mutex
 	fds map[abi.Fd]*descriptor
+	max int // descriptors at most
 }
 
-func newFDTable() *fdTable { return &fdTable{fds: make(map[abi.Fd]*descriptor)} }
+func newFDTable() *fdTable { return &fdTable{fds: make(map[abi.Fd]*descriptor), max: DefaultMaxFDs} }
 
 // get looks up fd and checks that it carries every right in need. On
 // success the caller holds a reference to the host file and must call
@@ -130,7 +134,7 @@ func (t *fdTable) insertAt(fd abi.Fd, d *descriptor) {
 
 // lowestFree returns the lowest unused fd number; t.mu must be held.
 func (t *fdTable) lowestFree() (abi.Fd, abi.Errno) {
-	if len(t.fds) >= maxFDs {
+	if len(t.fds) >= t.max {
 		return 0, abi.EMFILE
 	}
 	for fd := abi.Fd(0); ; fd++ {
@@ -243,6 +247,7 @@ func (t *fdTable) clone() *fdTable {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	c := newFDTable()
+	c.max = t.max
 	for fd, d := range t.fds {
 		d.file.acquire()
 		cp := *d
@@ -258,6 +263,7 @@ func (t *fdTable) subset(keep []abi.Fd) (*fdTable, abi.Errno) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	c := newFDTable()
+	c.max = t.max
 	for i, fd := range keep {
 		d, ok := t.fds[fd]
 		if !ok {

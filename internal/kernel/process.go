@@ -46,6 +46,9 @@ type Options struct {
 	// MaxProcesses bounds the processes a program and its descendants
 	// may have at once (proc_fork fails with EAGAIN beyond it).
 	MaxProcesses int
+	// MaxFDs bounds the descriptors of one process (EMFILE beyond it);
+	// DefaultMaxFDs if zero, at most 65,536.
+	MaxFDs int
 	// MaxThreads bounds the threads of one process, the main thread
 	// included (thread_create fails with EAGAIN beyond it); at most and
 	// by default transport.MaxThreads.
@@ -57,6 +60,7 @@ const (
 	DefaultMemorySize   = 8 << 30
 	DefaultStackSize    = 8 << 20
 	DefaultMaxProcesses = 64
+	DefaultMaxFDs       = 1024
 )
 
 // family is shared by a program and every process forked from it.
@@ -121,6 +125,9 @@ type Process struct {
 // takes ownership of the files in fds, even on error.
 func Start(exe *loader.Executable, argdata []byte, fds []FD, opts Options) (*Process, error) {
 	fdt := newFDTable()
+	if opts.MaxFDs > 0 {
+		fdt.max = min(opts.MaxFDs, maxFDs)
+	}
 	for i, f := range fds {
 		ft, err := filetypeOf(int(f.File.Fd()))
 		if err != nil {
