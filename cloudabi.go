@@ -182,12 +182,13 @@ func (p *Process) Done() <-chan struct{} { return p.k.Done() }
 func (p *Process) Wait() ExitStatus {
 	s := p.k.Wait()
 	return ExitStatus{
-		Exited:           s.Exited,
-		Code:             s.Code,
-		Signal:           s.Signal,
-		LinuxSignal:      s.LinuxSignal,
-		Crashed:          s.Crashed,
-		ForbiddenSyscall: s.ForbiddenSyscall,
+		Exited:              s.Exited,
+		Code:                s.Code,
+		Signal:              s.Signal,
+		LinuxSignal:         s.LinuxSignal,
+		Crashed:             s.Crashed,
+		ForbiddenSyscall:    s.ForbiddenSyscall,
+		MemoryLimitExceeded: s.MemoryLimitExceeded,
 	}
 }
 
@@ -205,6 +206,9 @@ type ExitStatus struct {
 	// ForbiddenSyscall names the Linux system call the program tried to
 	// make directly, if that is why it was stopped.
 	ForbiddenSyscall string
+	// MemoryLimitExceeded: the program was killed for using more memory
+	// than Options.MemoryLimit.
+	MemoryLimitExceeded bool
 }
 
 // ShellStatus is the status a shell would report for the process: the exit
@@ -215,7 +219,8 @@ func (s ExitStatus) ShellStatus() int { return s.kernel().ShellStatus() }
 func (s ExitStatus) String() string { return s.kernel().String() }
 
 func (s ExitStatus) kernel() kernel.ExitStatus {
-	return kernel.ExitStatus{Exited: s.Exited, Code: s.Code, Signal: s.Signal, LinuxSignal: s.LinuxSignal, Crashed: s.Crashed, ForbiddenSyscall: s.ForbiddenSyscall}
+	return kernel.ExitStatus{Exited: s.Exited, Code: s.Code, Signal: s.Signal, LinuxSignal: s.LinuxSignal, Crashed: s.Crashed,
+		ForbiddenSyscall: s.ForbiddenSyscall, MemoryLimitExceeded: s.MemoryLimitExceeded}
 }
 
 // Run runs the program at path with the resources described by a parsed

@@ -320,3 +320,25 @@ func TestMemMapFiles(t *testing.T) {
 		t.Errorf("the file changed")
 	}
 }
+
+// TestMemoryLimitAllowsWhatFits runs programs under a small memory limit:
+// what stays within it must not be stopped (the supervisor also watches
+// the pages the memory really holds; see TestSecurityMemoryLimitRawMprotect).
+func TestMemoryLimitAllowsWhatFits(t *testing.T) {
+	out, read := outputFile(t)
+	prog, err := cloudabi.Open(guestbuild.Build(t, "testdata/guests/features.c"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer prog.Close()
+	ad, _ := argdata.Marshal(argdata.Map{{Key: argdata.Str("out"), Value: argdata.FD(0)}})
+	proc, err := prog.Start(ad, []cloudabi.FD{{File: out}}, &cloudabi.Options{MemoryLimit: 4 << 20})
+	if err != nil {
+		t.Fatal(err)
+	}
+	st := proc.Wait()
+	checkReport(t, "features", read(), 5)
+	if !st.Exited || st.Code != 0 {
+		t.Errorf("status %v, want exit 0 within a 4 MiB limit", st)
+	}
+}

@@ -566,9 +566,10 @@ func TestSecurityOtherEntries(t *testing.T) {
 // pages of its region that it never mapped accessible with a raw mprotect
 // (allowed by the filter) and uses them.
 func TestSecurityMemoryLimitRawMprotect(t *testing.T) {
-	knownBug(t, "the memory limit counts only mem_map: the sandbox maps the whole memfd region (PROT_NONE), "+
-		"and the allowlisted mprotect makes any of it usable, so a program under --memory-limit 16M "+
-		"writes 256 MiB of its region with a raw mprotect(region+4GiB, 256MiB, PROT_READ|PROT_WRITE)")
+	// The sandbox maps its whole region (PROT_NONE) and the allowlisted
+	// mprotect can make any of it usable: a program under a 16 MiB limit
+	// tries to use 256 MiB that way. The supervisor watches the pages the
+	// memory really holds and kills it.
 	prog := openGuest(t, "testdata/guests/security/sweep.c")
 	const limit, use = 16 << 20, 256 << 20
 	res, err := runCapture(prog, argdata.Map{adStr("mode", "memlimit"), adInt("a0", use)}, nil, &cloudabi.Options{MemoryLimit: limit}, 60*time.Second)
@@ -577,6 +578,9 @@ func TestSecurityMemoryLimitRawMprotect(t *testing.T) {
 	}
 	if strings.Contains(res.out, fmt.Sprintf("TOUCHED %d", use)) {
 		t.Errorf("a program limited to %d MiB used %d MiB more (output %q, %v)", limit>>20, use>>20, res.out, res.st)
+	}
+	if !res.st.MemoryLimitExceeded || res.st.ShellStatus() != 137 {
+		t.Errorf("status %+v (shell %d), want killed for exceeding its memory limit (137)", res.st, res.st.ShellStatus())
 	}
 }
 

@@ -16,6 +16,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"syscall"
+	"time"
 
 	"github.com/cloudabi-go/cloudabi/abi"
 	"github.com/cloudabi-go/cloudabi/internal/futex"
@@ -111,6 +112,10 @@ type Process struct {
 	// locks holds the queues of threads waiting on user-space locks and
 	// condition variables.
 	locks lockTable
+
+	// limitExceeded is set when the process was killed for using more
+	// memory than its limit.
+	limitExceeded atomic.Bool
 
 	// exit is set by proc_exit; raised by proc_raise.
 	exitCode atomic.Pointer[uint32]
@@ -217,10 +222,44 @@ func (p *Process) run(entry sandbox.Entry) error {
 		return err
 	}
 	p.sb = sb
-	p.servers.Add(1)
+	p.servers.Add(2)
 	go p.serve()
 	go p.reap()
+	go p.watchMemory()
 	return nil
+}
+
+// memoryCheckInterval is how often watchMemory looks at a process's memory.
+const memoryCheckInterval = 5 * time.Millisecond
+
+// watchMemory enforces the memory limit on what the process's memory
+// really costs. mem_map keeps the guest within its limit, but the guest
+// can also make reserved parts of its region usable with a raw mprotect
+// (the seccomp filter cannot tell them apart), so the pages it holds are
+// checked as well; a process over its limit is killed. (A memory cgroup
+// would stop it at once; where one is not available, this is the bound.)
+func (p *Process) watchMemory() {
+	defer p.releaseServer()
+	limit := p.mem.Limit()
+	if limit == 0 {
+		return
+	}
+	// Pages the runtime holds outside the mappings: the boot block.
+	limit += sandbox.BootSize
+	tick := time.NewTicker(memoryCheckInterval)
+	defer tick.Stop()
+	for {
+		select {
+		case <-p.sb.Done():
+			return
+		case <-tick.C:
+		}
+		if n, err := p.mem.Allocated(); err == nil && n > limit {
+			p.limitExceeded.Store(true)
+			p.Kill()
+			return
+		}
+	}
 }
 
 // randomRegionBase picks a random, 1 GiB-aligned base for the guest region
@@ -266,6 +305,9 @@ func (p *Process) reap() {
 func (p *Process) exitStatus(ex sandbox.Exit) ExitStatus {
 	if ex.Forbidden != nil {
 		return ExitStatus{Signal: abi.SigSys, LinuxSignal: unix.SIGSYS, ForbiddenSyscall: ex.Forbidden.Name}
+	}
+	if p.limitExceeded.Load() {
+		return ExitStatus{Signal: abi.SigKill, LinuxSignal: unix.SIGKILL, MemoryLimitExceeded: true}
 	}
 	if code := p.exitCode.Load(); code != nil {
 		return ExitStatus{Exited: true, Code: *code}
@@ -332,6 +374,9 @@ type ExitStatus struct {
 	// ForbiddenSyscall names the Linux system call the program tried to
 	// make directly, if that is why it was stopped.
 	ForbiddenSyscall string
+	// MemoryLimitExceeded is set when the program was killed for using
+	// more memory than its limit.
+	MemoryLimitExceeded bool
 }
 
 // ShellStatus is the status a shell would report: the exit code modulo
@@ -350,6 +395,8 @@ func (s ExitStatus) String() string {
 		return fmt.Sprintf("exited with code %d", s.Code)
 	case s.ForbiddenSyscall != "":
 		return fmt.Sprintf("stopped: made the forbidden system call %s", s.ForbiddenSyscall)
+	case s.MemoryLimitExceeded:
+		return "killed: used more memory than its limit"
 	case s.Crashed:
 		return fmt.Sprintf("crashed: %s (%s)", SignalName(s.Signal), unix.SignalName(s.LinuxSignal))
 	}

@@ -123,6 +123,24 @@ func (m *Memory) SetLimit(extra uint64) {
 	m.limit = m.mapped + extra
 }
 
+// Allocated is how many bytes of the memfd hold pages: what the guest's
+// memory really costs, whatever it mapped (a guest can make reserved parts
+// of its region usable with a raw mprotect).
+func (m *Memory) Allocated() (uint64, error) {
+	var st unix.Stat_t
+	if err := unix.Fstat(m.fd, &st); err != nil {
+		return 0, err
+	}
+	return uint64(st.Blocks) * 512, nil
+}
+
+// Limit is the most bytes the guest may have mapped (0: no limit).
+func (m *Memory) Limit() uint64 {
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	return m.limit
+}
+
 // FD is the memfd, to be inherited by the sandbox.
 func (m *Memory) FD() int { return m.fd }
 
