@@ -120,7 +120,15 @@ func (p *Process) awaitBoot() error {
 		switch atomic.LoadUint32(status) {
 		case bootReady:
 			nfd := int(*(*uint32)(unsafe.Pointer(&b[bootOffNotifyFD])))
-			fd, err := unix.PidfdGetfd(p.pidfd, nfd, 0)
+			p.pidMu.Lock()
+			fd, err := -1, error(os.ErrProcessDone)
+			if p.pidfd >= 0 {
+				fd, err = unix.PidfdGetfd(p.pidfd, nfd, 0)
+			}
+			p.pidMu.Unlock()
+			if err == os.ErrProcessDone {
+				return errors.New("sandbox: process exited while starting")
+			}
 			if err != nil {
 				return fmt.Errorf("sandbox: cannot take the seccomp listener from the sandbox: %w", err)
 			}
