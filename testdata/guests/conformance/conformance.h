@@ -54,26 +54,6 @@ static cloudabi_rights_t inheriting_of(cloudabi_fd_t fd) {
   return st.fs_rights_inheriting;
 }
 
-/*
- * without returns a duplicate of fd lacking the given base and inheriting
- * rights (the original keeps them), or aborts the program.
- */
-static cloudabi_fd_t without(cloudabi_fd_t fd, cloudabi_rights_t base, cloudabi_rights_t inheriting) {
-  cloudabi_fd_t dup;
-  cloudabi_fdstat_t st;
-  if (cloudabi_sys_fd_dup(fd, &dup) != 0 || cloudabi_sys_fd_stat_get(dup, &st) != 0) {
-    sdk_puts(out, "FAIL without: fd_dup or fd_stat_get\n");
-    cloudabi_sys_proc_exit(126);
-  }
-  st.fs_rights_base &= ~base;
-  st.fs_rights_inheriting &= ~inheriting;
-  if (cloudabi_sys_fd_stat_put(dup, &st, CLOUDABI_FDSTAT_RIGHTS) != 0) {
-    sdk_puts(out, "FAIL without: fd_stat_put\n");
-    cloudabi_sys_proc_exit(126);
-  }
-  return dup;
-}
-
 /* open_file opens path beneath dir with the given flags and rights. */
 static cloudabi_errno_t open_file(cloudabi_lookup_t dir, const char *path, size_t len, cloudabi_oflags_t oflags,
                                   cloudabi_rights_t base, cloudabi_rights_t inheriting, cloudabi_fdflags_t flags,
