@@ -339,8 +339,8 @@ func filetypeOf(fd int) (abi.Filetype, error) {
 	if err := unix.Fstat(fd, &st); err != nil {
 		return abi.FiletypeUnknown, err
 	}
-	if ft := filetypeOfMode(st.Mode); ft != abi.FiletypeSocketStream || st.Mode&unix.S_IFMT != unix.S_IFSOCK {
-		return ft, nil
+	if st.Mode&unix.S_IFMT != unix.S_IFSOCK {
+		return filetypeOfMode(st.Mode), nil
 	}
 	typ, err := unix.GetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_TYPE)
 	if err != nil {
