@@ -42,7 +42,7 @@ const (
 const casRetries = 1 << 16
 
 type lockWaiter struct {
-	tid   abi.Tid
+	t     *thread
 	write bool
 	wake  chan struct{} // closed when the waiter should try again
 }
@@ -54,6 +54,7 @@ type lockQueue struct {
 func (q *lockQueue) empty() bool { return q == nil || len(q.writers)+len(q.readers) == 0 }
 
 type condWaiter struct {
+	t         *thread
 	signalled chan struct{} // closed by condvar_signal
 }
 
@@ -88,7 +89,8 @@ func (p *Process) lockWord(addr uint64, scope abi.Scope) (*uint32, abi.Errno) {
 // and will retry): handing a lock to a sleeping waiter instead makes every
 // contended lock operation wait for a wake-up, a convoy that is very slow
 // where wake-ups are slow.
-func (lt *lockTable) tryAcquire(w *uint32, addr uint64, tid abi.Tid, write, queue bool) (*lockWaiter, abi.Errno) {
+func (lt *lockTable) tryAcquire(w *uint32, addr uint64, t *thread, write, queue bool) (*lockWaiter, abi.Errno) {
+	tid := t.tid
 	if lt.locks == nil {
 		lt.locks = make(map[uint64]*lockQueue)
 	}
@@ -127,7 +129,7 @@ func (lt *lockTable) tryAcquire(w *uint32, addr uint64, tid abi.Tid, write, queu
 			q = &lockQueue{}
 			lt.locks[addr] = q
 		}
-		wt := &lockWaiter{tid: tid, write: write, wake: make(chan struct{})}
+		wt := &lockWaiter{t: t, write: write, wake: make(chan struct{})}
 		if write {
 			q.writers = append(q.writers, wt)
 		} else {
@@ -174,9 +176,11 @@ func (lt *lockTable) release(w *uint32, addr uint64, tid abi.Tid) abi.Errno {
 			delete(lt.locks, addr)
 			for _, wt := range q.writers {
 				close(wt.wake)
+				wt.t.woken()
 			}
 			for _, wt := range q.readers {
 				close(wt.wake)
+				wt.t.woken()
 			}
 		}
 		return abi.ESUCCESS
@@ -211,13 +215,14 @@ func (lt *lockTable) withdraw(w *uint32, addr uint64, wt *lockWaiter) bool {
 	return true
 }
 
-// acquire takes a lock for a thread, waiting (until deadline, if it is not
-// zero) as long as it is busy. It reports whether the lock was taken;
+// acquire takes a lock for a thread, waiting (until tmo fires, if it is not
+// nil) as long as it is busy. It reports whether the lock was taken;
 // false means the deadline passed, or the process died (noReply).
-func (lt *lockTable) acquire(p *Process, w *uint32, addr uint64, tid abi.Tid, write bool, deadline time.Time) (bool, abi.Errno) {
+func (lt *lockTable) acquire(t *thread, w *uint32, addr uint64, write bool, tmo *timeout) (bool, abi.Errno) {
+	p := t.proc
 	for {
 		lt.mu.Lock()
-		wt, errno := lt.tryAcquire(w, addr, tid, write, true)
+		wt, errno := lt.tryAcquire(w, addr, t, write, true)
 		lt.mu.Unlock()
 		if errno != abi.ESUCCESS {
 			return false, errno
@@ -225,11 +230,7 @@ func (lt *lockTable) acquire(p *Process, w *uint32, addr uint64, tid abi.Tid, wr
 		if wt == nil {
 			return true, abi.ESUCCESS
 		}
-		timeout := time.Duration(-1)
-		if !deadline.IsZero() {
-			timeout = max(time.Until(deadline), 0)
-		}
-		if waitTimeout(p, wt.wake, timeout) {
+		if waitTimeout(t, wt.wake, tmo) {
 			continue // woken: try again
 		}
 		if p.dead.Load() {
@@ -239,7 +240,7 @@ func (lt *lockTable) acquire(p *Process, w *uint32, addr uint64, tid abi.Tid, wr
 		withdrawn := lt.withdraw(w, addr, wt)
 		if !withdrawn {
 			// Woken as the time ran out: one last try.
-			_, errno = lt.tryAcquire(w, addr, tid, write, false)
+			_, errno = lt.tryAcquire(w, addr, t, write, false)
 		}
 		lt.mu.Unlock()
 		return !withdrawn && errno == abi.ESUCCESS, abi.ESUCCESS
@@ -284,6 +285,7 @@ func sysCondvarSignal(t *thread, c *call) abi.Errno {
 	k := min(uint64(n), uint64(len(waiters)))
 	for _, cw := range waiters[:k] {
 		close(cw.signalled)
+		cw.t.woken()
 	}
 	waiters = waiters[k:]
 	if len(waiters) == 0 {
@@ -331,20 +333,18 @@ func (t *thread) pollLocks(c *call, subs []subscription, out, neventsAddr uint64
 		return result(errno)
 	}
 
-	var deadline time.Time
-	if timeout >= 0 {
-		deadline = time.Now().Add(timeout)
-	}
 	if s.typ != abi.EventtypeCondvar {
 		write := s.typ == abi.EventtypeLockWrlock
 		lt.mu.Lock()
-		_, errno := lt.tryAcquire(lw, s.lock, t.tid, write, false)
+		_, errno := lt.tryAcquire(lw, s.lock, t, write, false)
 		lt.mu.Unlock()
 		if errno != abi.EBUSY {
 			return result(errno) // taken at once, or an error
 		}
+		tmo := t.startTimeout(timeout)
 		return t.async(c, func(c *call) abi.Errno {
-			ok, errno := lt.acquire(p, lw, s.lock, t.tid, write, deadline)
+			defer p.timeouts.stop(tmo)
+			ok, errno := lt.acquire(t, lw, s.lock, write, tmo)
 			switch {
 			case errno == noReply:
 				return noReply
@@ -369,7 +369,7 @@ func (t *thread) pollLocks(c *call, subs []subscription, out, neventsAddr uint64
 	if lt.conds == nil {
 		lt.conds = make(map[uint64][]*condWaiter)
 	}
-	waiter := &condWaiter{signalled: make(chan struct{})}
+	waiter := &condWaiter{t: t, signalled: make(chan struct{})}
 	lt.conds[s.condvar] = append(lt.conds[s.condvar], waiter)
 	atomic.StoreUint32(cw, ^uint32(abi.CondvarHasNoWaiters))
 	if errno := lt.release(lw, s.lock, t.tid); errno != abi.ESUCCESS {
@@ -378,8 +378,10 @@ func (t *thread) pollLocks(c *call, subs []subscription, out, neventsAddr uint64
 		return result(errno)
 	}
 	lt.mu.Unlock()
+	tmo := t.startTimeout(timeout)
 	return t.async(c, func(c *call) abi.Errno {
-		signalled := waitTimeout(p, waiter.signalled, timeout)
+		signalled := waitTimeout(t, waiter.signalled, tmo)
+		p.timeouts.stop(tmo)
 		if p.dead.Load() {
 			return noReply
 		}
@@ -395,7 +397,7 @@ func (t *thread) pollLocks(c *call, subs []subscription, out, neventsAddr uint64
 		}
 		// Either way the caller gets its lock back before poll
 		// returns, as pthread_cond_wait requires.
-		if _, errno := lt.acquire(p, lw, s.lock, t.tid, true, time.Time{}); errno != abi.ESUCCESS {
+		if _, errno := lt.acquire(t, lw, s.lock, true, nil); errno != abi.ESUCCESS {
 			if errno == noReply {
 				return noReply
 			}
@@ -420,20 +422,17 @@ func (lt *lockTable) dequeueCond(w *uint32, addr uint64, waiter *condWaiter) {
 	}
 }
 
-// waitTimeout waits for ch to be closed, for at most timeout (forever if
-// negative). It reports whether ch was closed; false also when the process
-// died.
-func waitTimeout(p *Process, ch <-chan struct{}, timeout time.Duration) bool {
-	var timer <-chan time.Time
-	if timeout >= 0 {
-		tm := time.NewTimer(timeout)
-		defer tm.Stop()
-		timer = tm.C
-	}
+// waitTimeout waits, on t's goroutine, for ch to be closed, until tmo
+// fires (forever if tmo is nil). It reports whether ch was closed; false
+// also when the process died.
+func waitTimeout(t *thread, ch <-chan struct{}, tmo *timeout) bool {
+	p := t.proc
+	t.park()
+	defer t.unpark()
 	select {
 	case <-ch:
 		return true
-	case <-timer:
+	case <-tmo.C():
 		return false
 	case <-p.done:
 		return false

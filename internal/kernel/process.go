@@ -113,6 +113,12 @@ type Process struct {
 	// condition variables.
 	locks lockTable
 
+	// timeouts are the deadlines of timed waits, which the dispatcher
+	// fires; unstarted counts the goroutines the dispatcher has made
+	// runnable that have not run yet (see serve).
+	timeouts  timeouts
+	unstarted atomic.Int32
+
 	// limitExceeded is set when the process was killed for using more
 	// memory than its limit.
 	limitExceeded atomic.Bool

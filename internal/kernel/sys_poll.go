@@ -265,8 +265,28 @@ func (t *thread) pollGeneral(c *call, subs []subscription, out, neventsAddr uint
 		release()
 		return p.writeEvents(out, neventsAddr, ready)
 	}
+	if len(fdSubs) == 0 && len(procSubs) == 0 && (timeout < 0 || timeout >= maxTimeout) {
+		// Only clocks that never fire: wait until the process ends.
+		t.busy.Store(true)
+		return noReply
+	}
+	if len(fdSubs) == 0 && len(procSubs) == 0 {
+		// Only clocks: the dispatcher replies when the first fires,
+		// with no goroutine in between.
+		clock := []event{{userdata: subs[timeoutIndex].userdata, typ: abi.EventtypeClock}}
+		t.busy.Store(true)
+		cc := *c
+		p.afterFunc(timeout, func() {
+			errno := p.writeEvents(out, neventsAddr, clock)
+			t.busy.Store(false)
+			p.reply(t, &cc, errno)
+		})
+		return errAsync
+	}
+	tmo := t.startTimeout(timeout)
 	return t.async(c, func(c *call) abi.Errno {
 		defer release()
+		defer p.timeouts.stop(tmo)
 		fp, err := p.fdPollerOf()
 		if err != nil && len(fdSubs) > 0 {
 			return errnoOf(err)
@@ -307,19 +327,16 @@ func (t *thread) pollGeneral(c *call, subs []subscription, out, neventsAddr uint
 				}
 			}(f.index, f.d.file.proc)
 		}
-		var timer <-chan time.Time
-		if timeout >= 0 {
-			tm := time.NewTimer(timeout)
-			defer tm.Stop()
-			timer = tm.C
-		}
+		t.park()
 		select {
 		case <-p.done:
+			t.unpark()
 			return noReply
-		case <-timer:
+		case <-tmo.C():
 			ready = append(ready, event{userdata: subs[timeoutIndex].userdata, typ: abi.EventtypeClock})
 		case <-wake:
 		}
+		t.unpark()
 		// Report everything that is ready now, not just the first.
 		for _, f := range fdSubs {
 			if ev, ok := fdReady(subs[f.index], f.d, 0); ok {

@@ -1,9 +1,12 @@
 package kernel
 
 import (
+	"container/heap"
 	"encoding/binary"
 	"runtime"
+	"sync"
 	"sync/atomic"
+	"time"
 	"unsafe"
 
 	"github.com/cloudabi-go/cloudabi/abi"
@@ -22,6 +25,35 @@ type thread struct {
 	// busy is set while a call of this thread runs on its own goroutine
 	// (see async); the dispatcher ignores the thread meanwhile.
 	busy atomic.Bool
+	// parked is parkedNo, or parkedYes while that goroutine waits on
+	// channels that the dispatcher may close, or parkedWoken once the
+	// dispatcher has closed one and counted the goroutine as unstarted.
+	parked atomic.Int32
+}
+
+const (
+	parkedNo = iota
+	parkedYes
+	parkedWoken
+)
+
+// park announces that t's goroutine is about to wait; unpark, that it
+// runs again. Every park must be followed by an unpark.
+func (t *thread) park() { t.parked.Store(parkedYes) }
+
+func (t *thread) unpark() {
+	if t.parked.Swap(parkedNo) == parkedWoken {
+		t.proc.unstarted.Add(-1)
+	}
+}
+
+// woken is called by the dispatcher after it has closed a channel t's
+// goroutine may wait on: if it waits, it is runnable now, and the
+// dispatcher must let it run before going to sleep (see serve).
+func (t *thread) woken() {
+	if t.parked.CompareAndSwap(parkedYes, parkedWoken) {
+		t.proc.unstarted.Add(1)
+	}
 }
 
 // call is one system call as read from a mailbox.
@@ -49,11 +81,24 @@ func (p *Process) word(addr uint64) *uint32 {
 // by a guest thread that waits, and a thousand blocked guest threads cost
 // a thousand parked goroutines, not a thousand OS threads.
 //
-// The dispatcher keeps its OS thread: the futex wait is a blocking system
-// call anyway, and not migrating keeps the round trip short.
+// The dispatcher also keeps the deadlines of its process's timed waits
+// (see timeouts) and sleeps on the doorbell no longer than the earliest.
+// It relies neither on the Go runtime's timers nor on another P to run
+// what it wakes: while it sleeps in the futex system call it keeps its P,
+// and the runtime takes a P back from a system call only at a tick of its
+// monitor thread, which backs off to 10 ms when idle. A goroutine made
+// runnable here goes to this P's run queue, and a Go timer set by a
+// goroutine that ran here to this P's timers; either could wait that long
+// (or longer) whenever every other P is busy or held by a blocking call,
+// such as another dispatcher's futex wait or the sandbox's waitid. So
+// deadlines are fired by the dispatcher itself, and before it goes on it
+// yields its P until every goroutine it made runnable has started
+// (unstarted). Those goroutines reply to their guest threads; the
+// dispatcher, awake meanwhile, answers whatever those threads call next.
+//
+// The dispatcher is not locked to its OS thread: yielding from a locked
+// goroutine hands the P to another thread and back, two thread wake-ups.
 func (p *Process) serve() {
-	runtime.LockOSThread()
-	defer runtime.UnlockOSThread() // never let the thread die: see sandbox.Start
 	defer p.releaseServer()
 
 	doorbell := p.word(p.shared + transport.SharedDoorbell)
@@ -63,7 +108,10 @@ func (p *Process) serve() {
 		if p.dead.Load() {
 			return
 		}
-		if p.drain() {
+		fired := p.timeouts.fire()
+		found := p.drain()
+		p.yieldToUnstarted()
+		if found || fired {
 			continue
 		}
 		moved := false
@@ -77,10 +125,11 @@ func (p *Process) serve() {
 			continue
 		}
 		// Announce the sleep before the last look at the doorbell; a
-		// guest increments the doorbell before it looks at the flag.
+		// guest increments the doorbell before it looks at the flag,
+		// and so does a goroutine that adds an earlier deadline.
 		atomic.StoreUint32(waiting, 1)
-		if atomic.LoadUint32(doorbell) == seen && !p.dead.Load() {
-			futex.Wait(doorbell, seen, 0)
+		if sleep, ok := p.timeouts.next(); ok && atomic.LoadUint32(doorbell) == seen && !p.dead.Load() {
+			futex.Wait(doorbell, seen, sleep)
 		}
 		atomic.StoreUint32(waiting, 0)
 	}
@@ -90,6 +139,36 @@ func (p *Process) serve() {
 // sleeps, some tens of microseconds: long enough to catch a program that
 // makes calls in a loop, short enough not to waste a core on an idle one.
 const serverSpin = 1 << 14
+
+// yieldToUnstarted yields the dispatcher's P until the goroutines it made
+// runnable have started. Those in this P's run queue run at a yield (the
+// scheduler takes one goroutine from the global queue, where a yield puts
+// the dispatcher, every 61 turns, so a yield can also come straight
+// back); if yields no longer help, the rest were taken by other Ps and
+// are not stuck behind this one.
+func (p *Process) yieldToUnstarted() {
+	const maxIdleYields = 3
+	n := p.unstarted.Load()
+	for idle := 0; n > 0 && idle < maxIdleYields; {
+		runtime.Gosched()
+		m := p.unstarted.Load()
+		if m < n {
+			idle = 0
+		} else {
+			idle++
+		}
+		n = m
+	}
+}
+
+// ring wakes the dispatcher if it sleeps, as a guest thread's call does.
+func (p *Process) ring() {
+	if atomic.LoadUint32(p.word(p.shared+transport.SharedDispatcherWaiting)) != 0 {
+		doorbell := p.word(p.shared + transport.SharedDoorbell)
+		atomic.AddUint32(doorbell, 1)
+		futex.Wake(doorbell, 1)
+	}
+}
 
 // drain takes every pending bit and runs the calls behind them. It reports
 // whether there were any.
@@ -175,7 +254,9 @@ func (t *thread) async(c *call, f func(c *call) abi.Errno) abi.Errno {
 	t.busy.Store(true)
 	p.servers.Add(1)
 	cc := *c
+	p.unstarted.Add(1)
 	go func() {
+		p.unstarted.Add(-1)
 		defer p.releaseServer()
 		errno := f(&cc)
 		if errno == noReply || p.dead.Load() {
@@ -209,4 +290,151 @@ func (t *thread) linuxTid() int {
 		return t.proc.sb.Pid()
 	}
 	return int(atomic.LoadUint32(t.proc.word(t.mailbox + transport.OffLinuxTid)))
+}
+
+// timeouts holds the deadlines of a process's timed waits; its dispatcher
+// fires them (see serve).
+type timeouts struct {
+	mu sync.Mutex
+	h  timeoutHeap
+	n  atomic.Int32 // len(h), for a look without the lock
+}
+
+// timeout is one deadline. Either fire runs on the dispatcher when it
+// passes, or c is closed then, for the goroutine of thread t.
+type timeout struct {
+	when  time.Time
+	index int // in the heap; -1 once fired or stopped
+	fire  func()
+	c     chan struct{}
+	t     *thread
+}
+
+// maxTimeout is treated as no timeout at all: a deadline centuries away
+// never comes, and would not fit in a time.Time.
+const maxTimeout = 100 * 365 * 24 * time.Hour
+
+// startTimeout returns a timeout for t's goroutine whose channel is
+// closed d from now, or nil (a nil channel: never) if d is negative or at
+// least maxTimeout.
+func (t *thread) startTimeout(d time.Duration) *timeout {
+	if d < 0 || d >= maxTimeout {
+		return nil
+	}
+	tm := &timeout{when: time.Now().Add(d), c: make(chan struct{}), t: t}
+	t.proc.timeouts.add(t.proc, tm)
+	return tm
+}
+
+// afterFunc runs f on the dispatcher d from now (d is less than
+// maxTimeout). f must not block.
+func (p *Process) afterFunc(d time.Duration, f func()) *timeout {
+	tm := &timeout{when: time.Now().Add(d), fire: f}
+	p.timeouts.add(p, tm)
+	return tm
+}
+
+// C returns the channel that is closed when the deadline passes; nil, a
+// channel that never is, for a nil timeout.
+func (tm *timeout) C() <-chan struct{} {
+	if tm == nil {
+		return nil
+	}
+	return tm.c
+}
+
+func (q *timeouts) add(p *Process, tm *timeout) {
+	q.mu.Lock()
+	heap.Push(&q.h, tm)
+	q.n.Store(int32(len(q.h)))
+	first := tm.index == 0
+	q.mu.Unlock()
+	if first {
+		// Handlers run on the dispatcher, which is awake; any other
+		// goroutine must wake it if it sleeps past the new deadline.
+		p.ring()
+	}
+}
+
+// stop withdraws a timeout that has not fired (nil is allowed). It reports
+// whether it had still been pending.
+func (q *timeouts) stop(tm *timeout) bool {
+	if tm == nil {
+		return false
+	}
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if tm.index < 0 {
+		return false
+	}
+	heap.Remove(&q.h, tm.index)
+	q.n.Store(int32(len(q.h)))
+	return true
+}
+
+// fire runs or signals every timeout whose deadline has passed; called
+// by the dispatcher. It reports whether there were any.
+func (q *timeouts) fire() bool {
+	if q.n.Load() == 0 {
+		return false
+	}
+	fired := false
+	now := time.Now()
+	for {
+		q.mu.Lock()
+		if len(q.h) == 0 || q.h[0].when.After(now) {
+			q.mu.Unlock()
+			return fired
+		}
+		tm := heap.Pop(&q.h).(*timeout)
+		q.n.Store(int32(len(q.h)))
+		q.mu.Unlock()
+		fired = true
+		if tm.fire != nil {
+			tm.fire()
+		} else {
+			close(tm.c)
+			tm.t.woken()
+		}
+	}
+}
+
+// next returns how long the dispatcher may sleep: until the earliest
+// deadline, or without a limit (0) if there is none. ok is false if a
+// deadline has passed already.
+func (q *timeouts) next() (sleep time.Duration, ok bool) {
+	if q.n.Load() == 0 {
+		return 0, true
+	}
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if len(q.h) == 0 {
+		return 0, true
+	}
+	d := time.Until(q.h[0].when)
+	return d, d > 0
+}
+
+// timeoutHeap orders timeouts by deadline (container/heap).
+type timeoutHeap []*timeout
+
+func (h timeoutHeap) Len() int           { return len(h) }
+func (h timeoutHeap) Less(i, j int) bool { return h[i].when.Before(h[j].when) }
+func (h timeoutHeap) Swap(i, j int) {
+	h[i], h[j] = h[j], h[i]
+	h[i].index = i
+	h[j].index = j
+}
+func (h *timeoutHeap) Push(x any) {
+	tm := x.(*timeout)
+	tm.index = len(*h)
+	*h = append(*h, tm)
+}
+func (h *timeoutHeap) Pop() any {
+	old := *h
+	tm := old[len(old)-1]
+	old[len(old)-1] = nil
+	tm.index = -1
+	*h = old[:len(old)-1]
+	return tm
 }
