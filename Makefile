@@ -24,9 +24,12 @@ demo: setup build $(BIN)/hello
 # The whole test suite, as CI runs it. Guest programs are compiled with
 # clang-14, which must be present: CLOUDABI_REQUIRE_CLANG turns a missing
 # compiler into a failure instead of skipped tests.
+# As root, it then runs the tests again as nobody, with and without user
+# namespaces (scripts/test-unprivileged.sh).
 test: setup
 	CLOUDABI_REQUIRE_CLANG=1 $(GO) vet ./...
 	CLOUDABI_REQUIRE_CLANG=1 $(GO) test -count=1 ./...
+	GO=$(GO) ./scripts/test-unprivileged.sh
 
 # Benchmarks: guest system call cost against native write(2), and the
 # start-up time of cloudabi-run for hello world.

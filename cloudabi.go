@@ -25,12 +25,14 @@ import (
 	"net"
 	"os"
 	"syscall"
+	"time"
 
 	"github.com/cloudabi-go/cloudabi/abi"
 	"github.com/cloudabi-go/cloudabi/argdata"
 	"github.com/cloudabi-go/cloudabi/config"
 	"github.com/cloudabi-go/cloudabi/internal/kernel"
 	"github.com/cloudabi-go/cloudabi/internal/loader"
+	"github.com/cloudabi-go/cloudabi/internal/sandbox"
 )
 
 // maxExecutableSize bounds the size of an executable file read into memory.
@@ -135,6 +137,10 @@ type Options struct {
 	// Every descriptor of a program is one of the host process's, so this
 	// keeps one program from using them all up.
 	MaxFDs int
+	// CPUTime bounds the CPU time of each process, all its threads
+	// together, in whole seconds (rounded up; 0: no limit). A process
+	// over it is stopped with SIGXCPU (ExitStatus.CPUTimeExceeded).
+	CPUTime time.Duration
 	// Listening, if not nil, is called by Run once it has bound the
 	// configuration's !listen sockets, before the program starts, with
 	// their addresses in the order the grants appear in the
@@ -165,6 +171,7 @@ func (p *Program) Start(argdata []byte, fds []FD, opts *Options) (*Process, erro
 		MaxProcesses: opts.MaxProcesses,
 		MaxThreads:   opts.MaxThreads,
 		MaxFDs:       opts.MaxFDs,
+		CPUTime:      opts.CPUTime,
 	})
 	if err != nil {
 		return nil, err
@@ -189,6 +196,7 @@ func (p *Process) Wait() ExitStatus {
 		Crashed:             s.Crashed,
 		ForbiddenSyscall:    s.ForbiddenSyscall,
 		MemoryLimitExceeded: s.MemoryLimitExceeded,
+		CPUTimeExceeded:     s.CPUTimeExceeded,
 	}
 }
 
@@ -209,6 +217,9 @@ type ExitStatus struct {
 	// MemoryLimitExceeded: the program was killed for using more memory
 	// than Options.MemoryLimit.
 	MemoryLimitExceeded bool
+	// CPUTimeExceeded: the program was stopped for using more CPU time
+	// than Options.CPUTime.
+	CPUTimeExceeded bool
 }
 
 // ShellStatus is the status a shell would report for the process: the exit
@@ -220,7 +231,7 @@ func (s ExitStatus) String() string { return s.kernel().String() }
 
 func (s ExitStatus) kernel() kernel.ExitStatus {
 	return kernel.ExitStatus{Exited: s.Exited, Code: s.Code, Signal: s.Signal, LinuxSignal: s.LinuxSignal, Crashed: s.Crashed,
-		ForbiddenSyscall: s.ForbiddenSyscall, MemoryLimitExceeded: s.MemoryLimitExceeded}
+		ForbiddenSyscall: s.ForbiddenSyscall, MemoryLimitExceeded: s.MemoryLimitExceeded, CPUTimeExceeded: s.CPUTimeExceeded}
 }
 
 // Run runs the program at path with the resources described by a parsed
@@ -340,4 +351,16 @@ func accessRights(a config.Access) (base, inheriting abi.Rights) {
 		return readOnlyDirectoryRights, readOnlyDirectoryRights | kernel.ReadOnlyFileRights
 	}
 	return 0, 0
+}
+
+// Isolation describes how this host confines programs beyond what it always
+// does (the seccomp filter, Landlock where the kernel has it, no_new_privs,
+// resource limits): normally user, mount, network, IPC and UTS namespaces
+// of their own. If the host does not allow user namespaces
+// (or, for a root supervisor, namespaces at all), programs still run, with
+// less isolation, and the error says why; cloudabi-run prints it as a
+// warning. It is found once, on first use, by starting a probe process.
+func Isolation() (description string, degraded error) {
+	level, err := sandbox.Isolation()
+	return level.String(), err
 }

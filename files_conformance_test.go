@@ -28,6 +28,7 @@ var conformanceGuests = []struct {
 	{"open", 120},
 	{"paths", 170},
 	{"readdir", 40},
+	{"memshared", 75},
 }
 
 const conformanceSecret = "do not touch"
@@ -67,6 +68,16 @@ func TestFilesConformance(t *testing.T) {
 				grants = append(grants, cloudabi.FD{File: other})
 			} else if g.name == "paths" {
 				t.Log("no second file system available: the EXDEV checks are skipped")
+			}
+			// A file the host opened read-only, granted with every right
+			// of a file: mapping it shared and writable is EACCES.
+			roPath := filepath.Join(t.TempDir(), "ro")
+			if err := os.WriteFile(roPath, bytes.Repeat([]byte("r"), 4096), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			if ro, err := os.Open(roPath); err == nil {
+				ad = append(ad, argdata.MapEntry{Key: argdata.Str("ro"), Value: argdata.FD(len(grants))})
+				grants = append(grants, cloudabi.FD{File: ro})
 			}
 			if null, err := os.Open("/dev/null"); err == nil {
 				ad = append(ad, argdata.MapEntry{Key: argdata.Str("null"), Value: argdata.FD(len(grants))})

@@ -25,6 +25,7 @@ import (
 	"time"
 
 	"github.com/cloudabi-go/cloudabi"
+	"github.com/cloudabi-go/cloudabi/abi"
 	"github.com/cloudabi-go/cloudabi/argdata"
 	"github.com/cloudabi-go/cloudabi/internal/guestbuild"
 	"github.com/cloudabi-go/cloudabi/internal/sandbox"
@@ -197,6 +198,8 @@ func sweepCases() []sweepCase {
 			c.returns = "RETURNED 24 0\n"
 		case unix.SYS_FUTEX:
 			c.returns = "RETURNED 202 -14\n" // FUTEX_WAIT on NULL: EFAULT
+		case unix.SYS_CLOSE:
+			c.returns = "RETURNED 3 0\n" // close(0): the sandbox's copy of the seccomp listener
 		case unix.SYS_EXIT, unix.SYS_EXIT_GROUP:
 			c.exits = true
 		}
@@ -218,9 +221,13 @@ func sweepCases() []sweepCase {
 	return cases
 }
 
+// auditArchX86_64 is the architecture seccomp reports for the syscall
+// instruction in 64-bit code.
+const auditArchX86_64 = 0xc000003e
+
 // expectedName is how the supervisor names system call nr: the kernel
 // takes the low 32 bits of %rax as the number.
-func expectedName(nr uint64) string { return sandbox.SyscallName(uint32(nr)) }
+func expectedName(nr uint64) string { return sandbox.SyscallName(auditArchX86_64, uint32(nr)) }
 
 // TestSecurityRawSyscallSweep issues every Linux system call number
 // directly, each in a fresh process: every call outside the allowlist
@@ -430,6 +437,37 @@ func abuseCases() []abuseCase {
 	} {
 		cases = append(cases, abuseCase{name: "futex " + c.name + " (control)", ad: call(unix.SYS_FUTEX, s("word"), u(c.op), u(1), u(0)), returns: c.want})
 	}
+	// mmap: only MAP_SHARED|MAP_FIXED inside guest memory, for the vDSO
+	// to map the files the supervisor hands it. The process holds no file
+	// of its own to map.
+	const sharedFixed = unix.MAP_SHARED | unix.MAP_FIXED
+	for _, c := range []struct {
+		name  string
+		addr  argdata.Value
+		flags uint64
+	}{
+		{"MAP_PRIVATE|MAP_ANONYMOUS|MAP_FIXED", s("scratch"), unix.MAP_PRIVATE | unix.MAP_ANONYMOUS | unix.MAP_FIXED},
+		{"MAP_SHARED|MAP_ANONYMOUS|MAP_FIXED", s("scratch"), sharedFixed | unix.MAP_ANONYMOUS},
+		{"MAP_SHARED without MAP_FIXED", s("scratch"), unix.MAP_SHARED},
+		{"MAP_SHARED|MAP_FIXED_NOREPLACE", s("scratch"), unix.MAP_SHARED | unix.MAP_FIXED_NOREPLACE},
+		{"MAP_SHARED|MAP_FIXED|MAP_POPULATE", s("scratch"), sharedFixed | unix.MAP_POPULATE},
+		{"MAP_SHARED|MAP_FIXED + high bits", s("scratch"), sharedFixed | 1<<32},
+		{"MAP_SHARED|MAP_FIXED below guest memory", u(0x10000), sharedFixed},
+		{"MAP_SHARED|MAP_FIXED at the top of the address space", u(0x7ffffffff000), sharedFixed},
+	} {
+		cases = append(cases, abuseCase{name: "mmap " + c.name, ad: call(unix.SYS_MMAP, c.addr, u(4096), u(unix.PROT_READ), u(c.flags), u(0), u(0)), stoppedAs: "mmap"})
+	}
+	cases = append(cases,
+		abuseCase{name: "mmap MAP_SHARED|MAP_FIXED of the seccomp listener (control)", ad: call(unix.SYS_MMAP, s("scratch"), u(4096), u(unix.PROT_READ), u(sharedFixed), u(0), u(0)), returns: "RETURNED 9 -19\n"},
+		abuseCase{name: "mmap MAP_SHARED|MAP_FIXED of no descriptor (control)", ad: call(unix.SYS_MMAP, s("scratch"), u(4096), u(unix.PROT_READ), u(sharedFixed), u(7), u(0)), returns: "RETURNED 9 -9\n"},
+		abuseCase{name: "close of the seccomp listener (control)", ad: call(unix.SYS_CLOSE, u(0)), returns: "RETURNED 3 0\n"},
+		// Fetching a file with no offer behind the token.
+		abuseCase{name: "pidfd_getfd with a made-up token", ad: call(sandbox.GetFDSyscall, u(0x1234567), u(0), u(0)), stoppedAs: "pidfd_getfd"},
+		abuseCase{name: "pidfd_getfd with token 0", ad: call(sandbox.GetFDSyscall, u(0), u(0), u(0)), stoppedAs: "pidfd_getfd"},
+		abuseCase{name: "recvmsg", ad: call(unix.SYS_RECVMSG, u(0), s("scratch"), u(0)), stoppedAs: "recvmsg"},
+		abuseCase{name: "munmap of own memory", ad: call(unix.SYS_MUNMAP, s("scratch"), u(4096)), stoppedAs: "munmap"},
+		abuseCase{name: "mremap of own memory", ad: call(unix.SYS_MREMAP, s("scratch"), u(4096), u(8192), u(1)), stoppedAs: "mremap"},
+	)
 	// mprotect is allowed on any address. Code the guest makes executable
 	// with it still cannot make a forbidden call.
 	cases = append(cases,
@@ -510,12 +548,11 @@ func TestSecurityOtherEntries(t *testing.T) {
 	}
 	t.Run("int80", func(t *testing.T) {
 		// i386 open("/etc/passwd"): the filter's architecture check
-		// kills the process outright (SECCOMP_RET_KILL_PROCESS), so the
-		// call is not named.
+		// reports it, and the supervisor names it and stops the process.
 		res, err := runCapture(prog, argdata.Map{adStr("mode", "int80"), adInt("nr", 5), adStr("a0", "path")}, nil, nil, 20*time.Second)
 		check(t, res, err)
-		if res.st.LinuxSignal != syscall.SIGSYS {
-			t.Errorf("status %v, want SIGSYS", res.st)
+		if err := checkStopped(res, "i386 system call 5 (int $0x80 or 32-bit code)"); err != nil {
+			t.Error(err)
 		}
 	})
 	t.Run("sysenter", func(t *testing.T) {
@@ -556,8 +593,8 @@ func TestSecurityOtherEntries(t *testing.T) {
 		}
 		res, err := runCapture(prog, argdata.Map{adStr("mode", "compat32"), adInt("a0", page)}, nil, nil, 20*time.Second)
 		check(t, res, err)
-		if res.st.LinuxSignal != syscall.SIGSYS {
-			t.Errorf("status %v, want SIGSYS from the architecture check", res.st)
+		if err := checkStopped(res, "i386 system call 5 (int $0x80 or 32-bit code)"); err != nil {
+			t.Error(err)
 		}
 	})
 }
@@ -995,4 +1032,74 @@ func TestSecurityDescriptorExhaustion(t *testing.T) {
 	}
 	inW.Close()
 	hog.Wait()
+}
+
+// TestSecurityThreadBomb: thread_create fails with EAGAIN at
+// Options.MaxThreads, and the program carries on.
+func TestSecurityThreadBomb(t *testing.T) {
+	const maxThreads = 32
+	prog := openGuest(t, "testdata/guests/security/hostile.c")
+	res, err := runCapture(prog, argdata.Map{adStr("mode", "thread_bomb")}, nil, &cloudabi.Options{MaxThreads: maxThreads}, 20*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := exitedDone(res); err != nil {
+		t.Fatal(err)
+	}
+	if want := fmt.Sprintf("threads %d\nerrno %d\n", maxThreads-1, abi.EAGAIN); !strings.HasPrefix(res.out, want) {
+		t.Errorf("output %q, want %q first", res.out, want)
+	}
+}
+
+// TestSecurityCloneBomb starts threads with raw clones, which the
+// supervisor never sees, until the host refuses: in a user namespace of
+// its own, the sandbox's RLIMIT_NPROC stops it with EAGAIN a little above
+// Options.MaxThreads, and the program carries on.
+func TestSecurityCloneBomb(t *testing.T) {
+	if _, degraded := cloudabi.Isolation(); degraded != nil {
+		t.Skipf("without a user namespace of its own, raw clones are bounded only by the host (%v)", degraded)
+	}
+	const maxThreads = 32
+	prog := openGuest(t, "testdata/guests/security/hostile.c")
+	res, err := runCapture(prog, argdata.Map{adStr("mode", "clone_bomb")}, nil, &cloudabi.Options{MaxThreads: maxThreads}, 20*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := exitedDone(res); err != nil {
+		t.Fatal(err)
+	}
+	var threads, errno int
+	if _, err := fmt.Sscanf(res.out, "threads %d\nerrno %d\n", &threads, &errno); err != nil {
+		t.Fatalf("output %q: %v", res.out, err)
+	}
+	t.Logf("raw clones: %d threads, then errno %d", threads, errno)
+	// The main thread is one of the tasks the limit counts.
+	if limit := maxThreads + 64 - 1; threads > limit || threads < maxThreads-1 {
+		t.Errorf("raw clones started %d threads, want between %d and %d", threads, maxThreads-1, limit)
+	}
+	if errno != int(unix.EAGAIN) {
+		t.Errorf("the clone that failed got errno %d, want EAGAIN", errno)
+	}
+}
+
+// TestSecurityCPUTimeLimit: a program spinning forever is stopped when it
+// has used its CPU time, and the status says why.
+func TestSecurityCPUTimeLimit(t *testing.T) {
+	prog := openGuest(t, "testdata/guests/security/hostile.c")
+	start := time.Now()
+	res, err := runCapture(prog, argdata.Map{adStr("mode", "spin")}, nil, &cloudabi.Options{CPUTime: time.Second}, 30*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("stopped after %v: %v", time.Since(start), res.st)
+	if res.killed || !res.st.CPUTimeExceeded || res.st.ShellStatus() != 128+int(unix.SIGXCPU) ||
+		!strings.Contains(res.st.String(), "CPU time") {
+		t.Errorf("status %v (shell %d, killed by the test: %v), want stopped for its CPU time with 152",
+			res.st, res.st.ShellStatus(), res.killed)
+	}
+	// A program that ends within its CPU time ends as usual.
+	res, err = runCapture(prog, argdata.Map{adStr("mode", "hello")}, nil, &cloudabi.Options{CPUTime: time.Second}, 30*time.Second)
+	if err != nil || exitedDone(res) != nil || res.st.CPUTimeExceeded {
+		t.Errorf("a program within its CPU time: %v %v", err, res.st)
+	}
 }

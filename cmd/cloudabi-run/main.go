@@ -56,6 +56,7 @@ func run(args []string, stdin io.Reader, stderr io.Writer) int {
 	maxProcs := fs.Int("max-processes", 0, "most processes the program and its children may have at once (default 64)")
 	maxThreads := fs.Int("max-threads", 0, "most threads each process may have (default and maximum 4096)")
 	maxFDs := fs.Int("max-fds", 0, "most file descriptors each process may have (default 1024, maximum 65536)")
+	cpuTime := fs.Duration("cpu-time", 0, "limit the CPU time of each process, e.g. 30s or 5m, rounded up to whole seconds (default: no limit)")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			usage(stderr, fs)
@@ -73,7 +74,11 @@ func run(args []string, stdin io.Reader, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "cloudabi-run: --max-processes must be positive, --max-threads between 1 and 4096, --max-fds between 1 and 65536\n")
 		return exitUsage
 	}
-	opts := &cloudabi.Options{MaxProcesses: *maxProcs, MaxThreads: *maxThreads, MaxFDs: *maxFDs}
+	if *cpuTime < 0 {
+		fmt.Fprintf(stderr, "cloudabi-run: --cpu-time must be positive\n")
+		return exitUsage
+	}
+	opts := &cloudabi.Options{MaxProcesses: *maxProcs, MaxThreads: *maxThreads, MaxFDs: *maxFDs, CPUTime: *cpuTime}
 	for _, f := range []struct {
 		name, val string
 		dst       *uint64
@@ -111,6 +116,10 @@ func run(args []string, stdin io.Reader, stderr io.Writer) int {
 	if err != nil {
 		fmt.Fprintf(stderr, "cloudabi-run: %v\n", err)
 		return exitConfig
+	}
+
+	if _, err := cloudabi.Isolation(); err != nil {
+		fmt.Fprintf(stderr, "cloudabi-run: warning: %v; the program runs with less isolation (see docs/SECURITY.md)\n", err)
 	}
 
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGHUP)

@@ -176,6 +176,9 @@ func TestLimitFlags(t *testing.T) {
 	}{
 		{[]string{"--max-processes", "-1", exit}, exitUsage},
 		{[]string{"--max-threads", "5000", exit}, exitUsage},
+		{[]string{"--cpu-time", "-1s", exit}, exitUsage},
+		{[]string{"--cpu-time", "soon", exit}, exitUsage},
+		{[]string{"--cpu-time", "10s", exit}, 7},
 		{[]string{"--max-processes", "3", "--max-threads", "10", exit}, 7},
 	} {
 		status, stderr := launch(t, "code: 7\n", tc.args...)

@@ -37,12 +37,55 @@ type hostFile struct {
 	proc *Process
 }
 
+// Every guest descriptor is a host descriptor of the supervisor, which
+// needs descriptors of its own as well: for every sandbox it starts, every
+// listener it serves, every file a configuration names. However many
+// programs it runs, guest descriptors together may use only a part of its
+// RLIMIT_NOFILE (hostFDShare), so that a set of programs each within its
+// own limit (Options.MaxFDs) cannot starve the supervisor or the others:
+// beyond it, calls that would create one fail with ENFILE, the error for a
+// system-wide table that is full.
+const hostFDShare = 0.75
+
+var (
+	// hostFiles counts the host files guest descriptors refer to.
+	hostFiles atomic.Int64
+	// hostFileBudget is the most host files guest descriptors may
+	// use; 0 until first needed.
+	hostFileBudget atomic.Int64
+)
+
+func hostFileLimit() int64 {
+	if n := hostFileBudget.Load(); n > 0 {
+		return n
+	}
+	n := int64(1024 * hostFDShare)
+	var rl unix.Rlimit
+	if err := unix.Getrlimit(unix.RLIMIT_NOFILE, &rl); err == nil && rl.Cur > 0 && rl.Cur < 1<<40 {
+		n = int64(float64(rl.Cur) * hostFDShare)
+	}
+	hostFileBudget.CompareAndSwap(0, n)
+	return hostFileBudget.Load()
+}
+
+// hostFilesExhausted is checked before a call creates host descriptors
+// for the guest: ENFILE when n more would exceed the supervisor-wide
+// budget. Concurrent calls may overshoot it by a few; the rest of
+// RLIMIT_NOFILE absorbs that.
+func hostFilesExhausted(n int) abi.Errno {
+	if hostFiles.Load()+int64(n) > hostFileLimit() {
+		return abi.ENFILE
+	}
+	return abi.ESUCCESS
+}
+
 // emulatedFlags are the descriptor flags kept in hostFile.flags.
 const emulatedFlags = abi.FdflagNonblock | abi.FdflagSync | abi.FdflagDsync | abi.FdflagRsync
 
 func newHostFile(f *os.File) *hostFile {
 	h := &hostFile{f: f, dir: -1}
 	h.refs.Store(1)
+	hostFiles.Add(1)
 	// Synchronous writes requested when the host file was opened stay
 	// visible to the guest; O_NONBLOCK on a shared host file does not
 	// (the guest's calls block unless it asks otherwise).
@@ -76,6 +119,7 @@ func (h *hostFile) release() {
 			h.dir = -1
 		}
 		h.f.Close()
+		hostFiles.Add(-1)
 	}
 }
 

@@ -33,6 +33,9 @@ func sysProcFork(t *thread, c *call) abi.Errno {
 		p.family.procs.Add(-1)
 		return abi.EAGAIN
 	}
+	if errno := hostFilesExhausted(1); errno != abi.ESUCCESS {
+		return errno
+	}
 	child, errno := p.fork(t, fdOut, tidOut)
 	if errno != abi.ESUCCESS {
 		return errno
@@ -112,11 +115,55 @@ func (p *Process) fork(t *thread, fdOut, tidOut uint64) (*Process, abi.Errno) {
 
 	fsBase := p.areas + uint64(t.slot)*threadAreaSize + (threadAreaPages-1)*pageSize
 	entry := sandbox.Entry{PC: p.vdso + vdsoImage.ForkChild, FSBase: fsBase}
+	if errno := child.offerSharedFiles(ct.mailbox, &entry); errno != abi.ESUCCESS {
+		child.fds.closeAll()
+		p.family.procs.Add(-1)
+		mem.Close()
+		return nil, errno
+	}
 	if err := child.run(entry); err != nil {
+		sandbox.DropStartOffers(mem)
 		child.fds.closeAll()
 		return nil, abi.EAGAIN
 	}
 	return child, abi.ESUCCESS
+}
+
+// offerSharedFiles makes a forked child share its parent's shared file
+// mappings, as POSIX fork does: the supervisor's view of the child's
+// memory maps the same files already (memory.Clone), and the child's
+// thread starts at the vDSO's forkMap routine, which fetches each file
+// (sandbox.OfferAtStart) and maps it where the supervisor says, before it
+// resumes as forkChild.
+func (child *Process) offerSharedFiles(mailbox uint64, entry *sandbox.Entry) abi.Errno {
+	mem := child.mem
+	fms, err := mem.FileMappings()
+	if err != nil {
+		return abi.ENOMEM
+	}
+	if len(fms) == 0 {
+		return abi.ESUCCESS
+	}
+	args := mem.Raw(mailbox+transport.OffPostArgs, 8*transport.NumPostArgs)
+	le := binary.LittleEndian
+	files := make([]sandbox.Offered, len(fms))
+	for i, fm := range fms {
+		files[i] = sandbox.Offered{FD: fm.FD, Before: func() {
+			// The listener runs this, which does not keep the memory.
+			if child.servers.Add(1) <= 1 {
+				child.servers.Add(-1)
+				return
+			}
+			defer child.releaseServer()
+			le.PutUint64(args[0:], fm.Addr)
+			le.PutUint64(args[8:], fm.Len)
+			le.PutUint64(args[16:], uint64(fm.Prot))
+			le.PutUint64(args[24:], fm.Off)
+		}}
+	}
+	le.PutUint64(args[32:], sandbox.OfferAtStart(mem, files))
+	entry.PC += vdsoImage.ForkMap - vdsoImage.ForkChild
+	return abi.ESUCCESS
 }
 
 // exitEvent describes how a process ended, for a PROC_TERMINATE event:

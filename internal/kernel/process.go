@@ -54,6 +54,10 @@ type Options struct {
 	// included (thread_create fails with EAGAIN beyond it); at most and
 	// by default transport.MaxThreads.
 	MaxThreads int
+	// CPUTime bounds the CPU time of one process, all its threads
+	// together, rounded up to whole seconds (0: none). A process over it
+	// is stopped with SIGXCPU.
+	CPUTime time.Duration
 }
 
 // Defaults for Options fields left zero.
@@ -218,10 +222,22 @@ func start(exe *loader.Executable, argdata []byte, fdt *fdTable, opts Options, f
 	return p, nil
 }
 
+// taskSlack is how many tasks beyond MaxThreads the host kernel lets a
+// process have: a thread the supervisor has already counted out may still
+// be a task for a moment, while the kernel finishes its exit.
+const taskSlack = 64
+
+// limits are the host kernel's limits for the process's sandbox. They
+// back up the supervisor's own counts: a guest can start threads with a
+// raw clone, which the supervisor never sees.
+func (p *Process) limits() sandbox.Limits {
+	return sandbox.Limits{MaxTasks: p.opts.MaxThreads + taskSlack, CPUTime: p.opts.CPUTime}
+}
+
 // run starts the sandbox for a process whose memory is ready, and the
 // goroutines that serve and reap it. On error it releases the memory.
 func (p *Process) run(entry sandbox.Entry) error {
-	sb, err := sandbox.Start(p.mem, entry)
+	sb, err := sandbox.Start(p.mem, entry, p.limits())
 	if err != nil {
 		p.family.procs.Add(-1)
 		p.mem.Close()
@@ -315,6 +331,13 @@ func (p *Process) exitStatus(ex sandbox.Exit) ExitStatus {
 	if p.limitExceeded.Load() {
 		return ExitStatus{Signal: abi.SigKill, LinuxSignal: unix.SIGKILL, MemoryLimitExceeded: true}
 	}
+	// SIGXCPU comes from RLIMIT_CPU unless the guest raised it itself
+	// (it can neither block nor catch it, so the hard limit's SIGKILL
+	// never comes into play).
+	if ws := ex.Status; p.opts.CPUTime > 0 && ws.Signaled() && ws.Signal() == unix.SIGXCPU &&
+		p.raised.Load() != uint32(abi.SigXcpu) {
+		return ExitStatus{Signal: abi.SigXcpu, LinuxSignal: unix.SIGXCPU, CPUTimeExceeded: true}
+	}
 	if code := p.exitCode.Load(); code != nil {
 		return ExitStatus{Exited: true, Code: *code}
 	}
@@ -383,6 +406,9 @@ type ExitStatus struct {
 	// MemoryLimitExceeded is set when the program was killed for using
 	// more memory than its limit.
 	MemoryLimitExceeded bool
+	// CPUTimeExceeded is set when the program was stopped for using more
+	// CPU time than its limit.
+	CPUTimeExceeded bool
 }
 
 // ShellStatus is the status a shell would report: the exit code modulo
@@ -403,6 +429,8 @@ func (s ExitStatus) String() string {
 		return fmt.Sprintf("stopped: made the forbidden system call %s", s.ForbiddenSyscall)
 	case s.MemoryLimitExceeded:
 		return "killed: used more memory than its limit"
+	case s.CPUTimeExceeded:
+		return "stopped: used more CPU time than its limit"
 	case s.Crashed:
 		return fmt.Sprintf("crashed: %s (%s)", SignalName(s.Signal), unix.SignalName(s.LinuxSignal))
 	}

@@ -1,20 +1,36 @@
 package kernel
 
 import (
+	"fmt"
 	"os"
+	"regexp"
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/cloudabi-go/cloudabi/argdata"
 	"github.com/cloudabi-go/cloudabi/internal/guestbuild"
 	"github.com/cloudabi-go/cloudabi/internal/loader"
+	"github.com/cloudabi-go/cloudabi/internal/sandbox"
+	"golang.org/x/sys/unix"
 )
 
 // TestSandboxIsolation looks at a running sandbox from the outside: no
-// file descriptors but the seccomp listener, and, under a root supervisor,
-// an unprivileged user and namespaces of its own.
+// file descriptors but the seccomp listener, no capabilities, no_new_privs,
+// the filter, Landlock, its resource limits, and, as the isolation level
+// says, an unprivileged user and namespaces of its own.
+// CLOUDABI_EXPECT_ISOLATION (user, root or none) names the level the host
+// must give; CI sets it, so that a host that silently stopped allowing
+// namespaces fails the test instead of testing less.
 func TestSandboxIsolation(t *testing.T) {
+	level, reason := sandbox.Isolation()
+	t.Logf("isolation: %v (%v)", level, reason)
+	if want := os.Getenv("CLOUDABI_EXPECT_ISOLATION"); want != "" {
+		if got := map[sandbox.Level]string{sandbox.UserNamespaces: "user", sandbox.RootNamespaces: "root", sandbox.NoNamespaces: "none"}[level]; got != want {
+			t.Fatalf("isolation level %q (%v), want %q", got, reason, want)
+		}
+	}
 	data, err := os.ReadFile(guestbuild.Build(t, "testdata/guests/echo.c"))
 	if err != nil {
 		t.Fatal(err)
@@ -36,47 +52,81 @@ func TestSandboxIsolation(t *testing.T) {
 		{Key: argdata.Str("in"), Value: argdata.FD(0)},
 		{Key: argdata.Str("out"), Value: argdata.FD(1)},
 	})
-	p, err := Start(exe, ad, []FD{{File: r}, {File: null}}, Options{})
+	const maxThreads = 100
+	p, err := Start(exe, ad, []FD{{File: r}, {File: null}}, Options{MaxThreads: maxThreads, CPUTime: 2500 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer p.Wait()
 	defer p.Kill()
 	// The guest now waits in fd_read on the pipe.
-	pid := p.sb.Pid()
-	fds, err := os.ReadDir("/proc/" + strconv.Itoa(pid) + "/fd")
+	proc := "/proc/" + strconv.Itoa(p.sb.Pid())
+	fds, err := os.ReadDir(proc + "/fd")
 	if err != nil {
 		t.Fatal(err)
 	}
 	if len(fds) != 1 {
 		t.Errorf("sandbox has %d fds, want only the seccomp listener", len(fds))
 	}
-	if os.Geteuid() != 0 {
-		t.Skip("the rest applies to a root supervisor")
+
+	status := readProcFields(t, proc+"/status")
+	for field, want := range map[string]string{
+		"CapInh": "0000000000000000", "CapPrm": "0000000000000000", "CapEff": "0000000000000000",
+		"CapAmb": "0000000000000000", "NoNewPrivs": "1", "Seccomp": "2",
+	} {
+		if got := status[field]; got != want {
+			t.Errorf("sandbox %s: %q, want %q", field, got, want)
+		}
 	}
-	status, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/status")
+	hostUser := strconv.Itoa(os.Getuid())
+	if os.Getuid() == 0 {
+		hostUser = "65534" // nobody
+	}
+	for _, field := range []string{"Uid", "Gid"} {
+		want := hostUser
+		if field == "Gid" && os.Getuid() != 0 {
+			want = strconv.Itoa(os.Getgid())
+		}
+		if f := strings.Fields(status[field]); len(f) != 4 || f[0] != want || f[1] != want || f[2] != want {
+			t.Errorf("sandbox %s: %q, want %s throughout", field, status[field], want)
+		}
+	}
+
+	if abi, _, errno := unix.Syscall(unix.SYS_LANDLOCK_CREATE_RULESET, 0, 0, 1); errno == 0 {
+		if got := p.sb.LandlockABI(); got != int(abi) {
+			t.Errorf("sandbox restricted with Landlock ABI %d, want the host's %d", got, abi)
+		}
+	} else if got := p.sb.LandlockABI(); got != 0 {
+		t.Errorf("Landlock ABI %d on a host without Landlock (%v)", got, errno)
+	}
+
+	limits, err := os.ReadFile(proc + "/limits")
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, line := range strings.Split(string(status), "\n") {
-		if strings.HasPrefix(line, "Uid:") || strings.HasPrefix(line, "Gid:") {
-			if f := strings.Fields(line); len(f) != 5 || f[1] != "65534" || f[2] != "65534" || f[3] != "65534" {
-				t.Errorf("sandbox runs with %q, want 65534 throughout", line)
-			}
-		}
-		if strings.HasPrefix(line, "CapEff:") && !strings.HasSuffix(line, "0000000000000000") {
-			t.Errorf("sandbox has capabilities: %q", line)
-		}
-		if strings.HasPrefix(line, "NoNewPrivs:") && !strings.HasSuffix(line, "1") {
-			t.Errorf("sandbox lacks no_new_privs: %q", line)
-		}
-		if strings.HasPrefix(line, "Seccomp:") && !strings.HasSuffix(line, "2") {
-			t.Errorf("sandbox is not in seccomp filter mode: %q", line)
+	wantLimits := []string{`Max cpu time\s+3\s+4\s+seconds`}
+	if level == sandbox.UserNamespaces {
+		wantLimits = append(wantLimits, fmt.Sprintf(`Max processes\s+%d\s+%d\s+processes`, maxThreads+taskSlack, maxThreads+taskSlack))
+	}
+	for _, re := range wantLimits {
+		if !regexp.MustCompile(re).Match(limits) {
+			t.Errorf("sandbox limits lack %q:\n%s", re, limits)
 		}
 	}
-	for _, ns := range []string{"net", "ipc", "uts"} {
+
+	var namespaces []string
+	switch level {
+	case sandbox.UserNamespaces:
+		namespaces = []string{"user", "mnt", "net", "ipc", "uts"}
+		if status["CapBnd"] != "0000000000000000" {
+			t.Errorf("sandbox CapBnd: %q, want none", status["CapBnd"])
+		}
+	case sandbox.RootNamespaces:
+		namespaces = []string{"mnt", "net", "ipc", "uts"}
+	}
+	for _, ns := range namespaces {
 		mine, err1 := os.Readlink("/proc/self/ns/" + ns)
-		theirs, err2 := os.Readlink("/proc/" + strconv.Itoa(pid) + "/ns/" + ns)
+		theirs, err2 := os.Readlink(proc + "/ns/" + ns)
 		if err1 != nil || err2 != nil {
 			t.Fatalf("reading namespaces: %v %v", err1, err2)
 		}
@@ -84,4 +134,20 @@ func TestSandboxIsolation(t *testing.T) {
 			t.Errorf("sandbox shares the supervisor's %s namespace", ns)
 		}
 	}
+}
+
+// readProcFields reads a /proc status file into a map of its fields.
+func readProcFields(t *testing.T, path string) map[string]string {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := map[string]string{}
+	for _, line := range strings.Split(string(b), "\n") {
+		if k, v, ok := strings.Cut(line, ":"); ok {
+			m[k] = strings.TrimSpace(v)
+		}
+	}
+	return m
 }

@@ -79,6 +79,9 @@ func sysFdCreate1(t *thread, c *call) abi.Errno {
 	if errno := p.checkWritable(c.args[1], 4); errno != abi.ESUCCESS {
 		return errno
 	}
+	if errno := hostFilesExhausted(1); errno != abi.ESUCCESS {
+		return errno
+	}
 	mfd, err := unix.MemfdCreate("cloudabi-shm", unix.MFD_CLOEXEC)
 	if err != nil {
 		return errnoOf(err)
@@ -106,6 +109,9 @@ func sysFdCreate2(t *thread, c *call) abi.Errno {
 		return errno
 	}
 	if errno := p.checkWritable(c.args[2], 4); errno != abi.ESUCCESS {
+		return errno
+	}
+	if errno := hostFilesExhausted(2); errno != abi.ESUCCESS {
 		return errno
 	}
 	pair, err := unix.Socketpair(unix.AF_UNIX, typ|unix.SOCK_CLOEXEC, 0)

@@ -2,6 +2,7 @@ package kernel
 
 import (
 	"encoding/binary"
+	"fmt"
 	"math"
 
 	"github.com/cloudabi-go/cloudabi/abi"
@@ -349,7 +350,10 @@ func sysFileOpen(t *thread, c *call) abi.Errno {
 	case fsFlags&abi.FdflagDsync != 0:
 		flags |= unix.O_DSYNC
 	}
-	hfd, errno := openBeneath(dir.file.fd(), path, flags, 0o666)
+	if errno := hostFilesExhausted(1); errno != abi.ESUCCESS {
+		return errno
+	}
+	hfd, errno := openTruncating(dir.file.fd(), path, flags)
 	if errno != abi.ESUCCESS {
 		return errno
 	}
@@ -371,6 +375,41 @@ func sysFileOpen(t *thread, c *call) abi.Errno {
 		return errno
 	}
 	return p.putFd(c.args[5], fd)
+}
+
+// openTruncating is openBeneath for file_open. A file that some guest has
+// mapped shared must not shrink under the supervisor's view of the mapping
+// (see memory.Truncate), so while any guest has such mappings, an open
+// with O_TRUNC first opens the file without it, has the views of its pages
+// detached, and only then truncates it, by opening the same file again
+// with O_TRUNC.
+func openTruncating(dirfd int, path string, flags int) (int, abi.Errno) {
+	if flags&unix.O_TRUNC == 0 {
+		return openBeneath(dirfd, path, flags, 0o666)
+	}
+	defer memory.LockTruncation()()
+	if !memory.AnyFileMappings() {
+		return openBeneath(dirfd, path, flags, 0o666)
+	}
+	hfd, errno := openBeneath(dirfd, path, flags&^unix.O_TRUNC, 0o666)
+	if errno != abi.ESUCCESS {
+		return hfd, errno
+	}
+	var st unix.Stat_t
+	if err := unix.Fstat(hfd, &st); err != nil || st.Mode&unix.S_IFMT != unix.S_IFREG {
+		return hfd, abi.ESUCCESS // O_TRUNC does nothing to other files
+	}
+	if err := memory.DetachBeyond(hfd, 0); err != nil {
+		unix.Close(hfd)
+		return -1, errnoOf(err)
+	}
+	again := flags&^(unix.O_CREAT|unix.O_EXCL|unix.O_NOFOLLOW|unix.O_DIRECTORY) | unix.O_CLOEXEC
+	fd, err := unix.Open(fmt.Sprintf("/proc/self/fd/%d", hfd), again, 0)
+	unix.Close(hfd)
+	if err != nil {
+		return -1, errnoOf(err)
+	}
+	return fd, abi.ESUCCESS
 }
 
 func sysFileReaddir(t *thread, c *call) abi.Errno {
@@ -584,7 +623,7 @@ func sysFileStatFput(t *thread, c *call) abi.Errno {
 		if errno != abi.ESUCCESS {
 			return errno
 		}
-		return errnoOf(unix.Ftruncate(d.file.fd(), size))
+		return errnoOf(memory.Truncate(d.file.fd(), size))
 	}
 	return errnoOf(unix.UtimesNanoAt(d.file.fd(), "", utimes(fs, flags), unix.AT_EMPTY_PATH))
 }

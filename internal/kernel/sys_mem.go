@@ -1,8 +1,11 @@
 package kernel
 
 import (
+	"fmt"
+
 	"github.com/cloudabi-go/cloudabi/abi"
 	"github.com/cloudabi-go/cloudabi/internal/memory"
+	"github.com/cloudabi-go/cloudabi/internal/sandbox"
 	"github.com/cloudabi-go/cloudabi/internal/transport"
 	"golang.org/x/sys/unix"
 )
@@ -48,6 +51,11 @@ func memErrno(err error) abi.Errno {
 		return abi.EINVAL
 	case memory.ErrFault, memory.ErrNoSpace, memory.ErrLimit:
 		return abi.ENOMEM
+	case memory.ErrAccess:
+		return abi.EACCES
+	}
+	if errno, ok := err.(unix.Errno); ok {
+		return errnoOf(errno)
 	}
 	return abi.EIO
 }
@@ -57,6 +65,31 @@ func memErrno(err error) abi.Errno {
 func (c *call) mprotectAfterReply(addr, length uint64, prot memory.Prot) {
 	c.post = unix.SYS_MPROTECT
 	c.postArgs = [transport.NumPostArgs]uint64{addr, length, uint64(prot)}
+}
+
+// mapAfterReply makes the guest thread map the file open as fd (which it
+// takes) over its own range once it has the reply: the vDSO fetches the
+// file from the supervisor (see sandbox.Offer) and maps it MAP_SHARED |
+// MAP_FIXED with prot.
+func (c *call) mapAfterReply(t *thread, addr, length uint64, prot memory.Prot, fd int, off uint64) {
+	token := t.proc.sb.Offer(t.slot, []sandbox.Offered{{FD: fd}}, false)
+	c.post = unix.SYS_MMAP
+	c.postArgs = [transport.NumPostArgs]uint64{addr, length, uint64(prot), off, token}
+}
+
+// memfdAfterReply makes the guest thread map its memory back over a range
+// that held file pages: a protection change would leave the file there.
+func (c *call) memfdAfterReply(t *thread, addr, length uint64, prot memory.Prot) abi.Errno {
+	m := t.proc.mem
+	fd, err := unix.FcntlInt(uintptr(m.FD()), unix.F_DUPFD_CLOEXEC, 0)
+	if err != nil {
+		// The range must not stay a file in the guest while the
+		// supervisor counts it as memory.
+		t.proc.Kill()
+		return noReply
+	}
+	c.mapAfterReply(t, addr, length, prot, fd, addr-m.Base())
+	return abi.ESUCCESS
 }
 
 func sysMemMap(t *thread, c *call) abi.Errno {
@@ -90,9 +123,8 @@ func sysMemMap(t *thread, c *call) abi.Errno {
 		return abi.EINVAL
 	}
 
-	// A file is mapped by copying its contents into private memory.
-	// Shared mappings of files would need the file itself mapped into the
-	// sandbox, which holds no file descriptors.
+	// A private mapping of a file is a copy of its contents in memory.
+	// A shared one is the file itself, mapped by the guest (see mapShared).
 	var file descriptor
 	if !anon {
 		need := abi.RightMemMap
@@ -113,9 +145,6 @@ func sysMemMap(t *thread, c *call) abi.Errno {
 		if file.filetype != abi.FiletypeRegularFile && file.filetype != abi.FiletypeSharedMemory {
 			return abi.ENODEV
 		}
-		if shared {
-			return abi.ENOSYS
-		}
 		if off > 1<<62 {
 			return abi.EINVAL
 		}
@@ -123,7 +152,10 @@ func sysMemMap(t *thread, c *call) abi.Errno {
 	if errno := p.checkWritable(out, 8); errno != abi.ESUCCESS {
 		return errno
 	}
-	got, err := p.mem.Map(addr, size, prot, fixed)
+	if shared && !anon {
+		return mapShared(t, c, addr, size, prot, fixed, &file, off, out)
+	}
+	got, hadFiles, err := p.mem.MapAnon(addr, size, prot, fixed)
 	if err != nil {
 		if fixed && err == memory.ErrInvalid {
 			return abi.ENOMEM
@@ -132,11 +164,75 @@ func sysMemMap(t *thread, c *call) abi.Errno {
 	}
 	if !anon {
 		if errno := copyFile(p.mem.Raw(got, size), file.file.fd(), int64(off)); errno != abi.ESUCCESS {
+			if hadFiles {
+				// The guest still has the file there; it must not
+				// outlive the supervisor's record of it.
+				if errno := c.memfdAfterReply(t, got, size, 0); errno != abi.ESUCCESS {
+					return errno
+				}
+			}
 			p.mem.Unmap(got, size)
 			return errno
 		}
 	}
-	c.mprotectAfterReply(got, size, prot)
+	if hadFiles {
+		if errno := c.memfdAfterReply(t, got, size, prot); errno != abi.ESUCCESS {
+			return errno
+		}
+	} else {
+		c.mprotectAfterReply(got, size, prot)
+	}
+	return p.putUint64(out, got)
+}
+
+// mapShared maps a file shared: the supervisor maps it over its own view
+// of the range (memory.MapFile), and the guest thread maps it over its
+// own once it has the reply.
+//
+// The open file the guest maps decides what it can do with the mapping
+// later, whatever it asks the supervisor: a raw mprotect can make any
+// mapping writable unless the host kernel forbids it, which it does for a
+// shared mapping of a file not open for writing. So unless the descriptor
+// has the right to write (and its host file is open for reading and
+// writing), the guest gets a read-only open file, reopened through
+// /proc/self/fd, as FreeBSD limits the mapping's maximum protection by the
+// descriptor's rights.
+func mapShared(t *thread, c *call, addr, size uint64, prot memory.Prot, fixed bool, file *descriptor, off, out uint64) abi.Errno {
+	p := t.proc
+	hostFD := file.file.fd()
+	fl, err := unix.FcntlInt(uintptr(hostFD), unix.F_GETFL, 0)
+	if err != nil {
+		return errnoOf(err)
+	}
+	acc := fl & unix.O_ACCMODE
+	hostWritable := acc == unix.O_RDWR && fl&unix.O_APPEND == 0
+	if acc == unix.O_WRONLY || prot&memory.ProtWrite != 0 && !hostWritable {
+		return abi.EACCES // as mmap(2): the open file does not allow it
+	}
+	writable := hostWritable && file.rights&abi.RightFdWrite != 0
+	var fd int
+	if writable || acc == unix.O_RDONLY {
+		fd, err = unix.FcntlInt(uintptr(hostFD), unix.F_DUPFD_CLOEXEC, 0)
+	} else {
+		fd, err = unix.Open(fmt.Sprintf("/proc/self/fd/%d", hostFD), unix.O_RDONLY|unix.O_CLOEXEC|unix.O_NOCTTY, 0)
+	}
+	if err != nil {
+		return errnoOf(err)
+	}
+	guestFD, err := unix.FcntlInt(uintptr(fd), unix.F_DUPFD_CLOEXEC, 0)
+	if err != nil {
+		unix.Close(fd)
+		return errnoOf(err)
+	}
+	got, err := p.mem.MapFile(addr, size, prot, fixed, fd, off, writable)
+	if err != nil {
+		unix.Close(guestFD)
+		if fixed && err == memory.ErrInvalid {
+			return abi.ENOMEM
+		}
+		return memErrno(err)
+	}
+	c.mapAfterReply(t, got, size, prot, guestFD, off)
 	return p.putUint64(out, got)
 }
 
@@ -188,8 +284,12 @@ func sysMemUnmap(t *thread, c *call) abi.Errno {
 	if !ok || size == 0 {
 		return abi.EINVAL
 	}
-	if err := t.proc.mem.Unmap(addr, size); err != nil {
+	hadFiles, err := t.proc.mem.Release(addr, size)
+	if err != nil {
 		return memErrno(err)
+	}
+	if hadFiles {
+		return c.memfdAfterReply(t, addr, size, 0)
 	}
 	c.mprotectAfterReply(addr, size, 0)
 	return abi.ESUCCESS
@@ -205,23 +305,46 @@ func (p *Process) mappedRange(addr, length uint64) abi.Errno {
 	if !ok || size == 0 {
 		return abi.EINVAL
 	}
-	if _, err := p.mem.Slice(addr, size, 0); err != nil {
+	if !p.mem.Covered(addr, size) {
 		return abi.ENOMEM
 	}
 	return abi.ESUCCESS
 }
 
-// mem_sync has nothing to write back: every mapping is anonymous or a
-// private copy of a file. It checks its arguments as msync does.
+// mem_sync writes the file pages of the range back to their files (the
+// supervisor's view of them is the same shared mapping of the file, see
+// memory.MapFile); anonymous memory and private copies have nothing to
+// write back. As on FreeBSD, exactly one of MS_ASYNC and MS_SYNC must be
+// given, and MS_INVALIDATE only with MS_SYNC.
 func sysMemSync(t *thread, c *call) abi.Errno {
+	addr, length := c.args[0], c.args[1]
 	flags := abi.Msflags(c.args[2])
 	if flags&^(abi.MsAsync|abi.MsInvalidate|abi.MsSync) != 0 {
 		return abi.EINVAL
 	}
-	if flags&abi.MsAsync != 0 && flags&abi.MsSync != 0 {
+	var linux int
+	switch flags &^ abi.MsInvalidate {
+	case abi.MsAsync:
+		if flags&abi.MsInvalidate != 0 {
+			return abi.EINVAL
+		}
+		linux = unix.MS_ASYNC
+	case abi.MsSync:
+		linux = unix.MS_SYNC
+		if flags&abi.MsInvalidate != 0 {
+			linux |= unix.MS_INVALIDATE
+		}
+	default:
 		return abi.EINVAL
 	}
-	return t.proc.mappedRange(c.args[0], c.args[1])
+	if errno := t.proc.mappedRange(addr, length); errno != abi.ESUCCESS {
+		return errno
+	}
+	size, _ := memory.RoundUp(length)
+	if err := t.proc.mem.Sync(addr, size, linux); err != nil {
+		return memErrno(err)
+	}
+	return abi.ESUCCESS
 }
 
 // mem_advise is advice: it is checked and accepted. (The ABI's advice is

@@ -259,7 +259,10 @@ func (r *recvOp) finish(errno abi.Errno) abi.Errno {
 	}
 	var installed []abi.Fd
 	for i, hfd := range fds {
-		if uint64(len(installed)) >= r.fdsLen {
+		// Descriptors beyond the caller's array, or beyond the
+		// supervisor's budget, are dropped as POSIX drops those beyond
+		// the array: the message itself still arrives.
+		if uint64(len(installed)) >= r.fdsLen || hostFilesExhausted(1) != abi.ESUCCESS {
 			r.roflags |= abi.SockRecvFdsTruncated
 			unix.Close(hfd)
 			continue

@@ -4,6 +4,7 @@ import (
 	"container/heap"
 	"encoding/binary"
 	"runtime"
+	"runtime/debug"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -100,6 +101,7 @@ func (p *Process) word(addr uint64) *uint32 {
 // goroutine hands the P to another thread and back, two thread wake-ups.
 func (p *Process) serve() {
 	defer p.releaseServer()
+	debug.SetPanicOnFault(true) // see recoverFault
 
 	doorbell := p.word(p.shared + transport.SharedDoorbell)
 	waiting := p.word(p.shared + transport.SharedDispatcherWaiting)
@@ -258,7 +260,8 @@ func (t *thread) async(c *call, f func(c *call) abi.Errno) abi.Errno {
 	go func() {
 		p.unstarted.Add(-1)
 		defer p.releaseServer()
-		errno := f(&cc)
+		debug.SetPanicOnFault(true) // see recoverFault
+		errno := guarded(f, &cc)
 		if errno == noReply || p.dead.Load() {
 			return
 		}
@@ -272,7 +275,7 @@ func (t *thread) async(c *call, f func(c *call) abi.Errno) abi.Errno {
 
 // dispatch runs one call. A number outside the table is ENOSYS, like a
 // syscall the table has no handler for.
-func (p *Process) dispatch(t *thread, c *call) abi.Errno {
+func (p *Process) dispatch(t *thread, c *call) (errno abi.Errno) {
 	if c.nr >= uint64(len(syscallTable)) {
 		return abi.ENOSYS
 	}
@@ -280,7 +283,39 @@ func (p *Process) dispatch(t *thread, c *call) abi.Errno {
 	if h == nil {
 		return abi.ENOSYS
 	}
+	defer recoverFault(&errno)
 	return h(t, c)
+}
+
+// Guest memory is checked before the supervisor touches it, but pages
+// that map a file (a shared mem_map) can stop existing afterwards: if
+// another program on the host truncates the file, touching them raises
+// SIGBUS, which would end the whole supervisor. The goroutines that touch
+// guest memory therefore run with debug.SetPanicOnFault, and a call that
+// faults fails with EFAULT instead. (A fault while the handler holds a
+// lock leaves it held: only the faulting process can suffer from that.)
+func recoverFault(errno *abi.Errno) {
+	if r := recover(); r != nil {
+		if _, ok := r.(interface{ Addr() uintptr }); !ok {
+			panic(r)
+		}
+		*errno = abi.EFAULT
+	}
+}
+
+// guarded runs f(c), turning a memory fault into EFAULT (see recoverFault).
+func guarded(f func(c *call) abi.Errno, c *call) (errno abi.Errno) {
+	defer recoverFault(&errno)
+	return f(c)
+}
+
+// fireGuarded runs a timeout's callback, dropping a memory fault in it
+// (see recoverFault): the waiting guest thread then gets no reply, but the
+// supervisor carries on.
+func fireGuarded(f func()) {
+	var errno abi.Errno
+	defer recoverFault(&errno)
+	f()
 }
 
 // linuxTid is the thread's id on the host: the sandbox's pid for the main
@@ -391,7 +426,7 @@ func (q *timeouts) fire() bool {
 		q.mu.Unlock()
 		fired = true
 		if tm.fire != nil {
-			tm.fire()
+			fireGuarded(tm.fire)
 		} else {
 			close(tm.c)
 			tm.t.woken()

@@ -39,6 +39,8 @@ var (
 	ErrInvalid = errors.New("memory: invalid address range")
 	ErrNoSpace = errors.New("memory: no room in the address space")
 	ErrLimit   = errors.New("memory: limit on mapped memory reached")
+	// ErrAccess is a protection the file behind a mapping does not allow.
+	ErrAccess = errors.New("memory: the mapped file does not allow this protection")
 )
 
 // Mapping is a run of pages with one protection.
@@ -55,11 +57,16 @@ type Memory struct {
 	host []byte // supervisor's view of [base, base+size)
 
 	mu       sync.RWMutex
-	maps     []Mapping // sorted, non-overlapping, adjacent equal runs merged
-	mapped   uint64    // bytes currently mapped
-	limit    uint64    // maximum for mapped; 0 means no limit
-	floor    uint64    // lowest address the guest may map
-	hintNext uint64    // where the next non-fixed search starts
+	maps     []Mapping   // sorted, non-overlapping, adjacent equal runs merged
+	files    []fileRange // sorted, non-overlapping: pages mapped from files, not the memfd
+	mapped   uint64      // bytes currently mapped from the memfd
+	limit    uint64      // maximum for mapped; 0 means no limit
+	floor    uint64      // lowest address the guest may map
+	hintNext uint64      // where the next non-fixed search starts
+	// broken is set if the supervisor's view could not be restored after
+	// a file mapping (the host refused a mapping): Slice then refuses
+	// everything, and the kernel stops the process.
+	broken bool
 }
 
 // New creates the memfd for a region of size bytes that the guest will see at
@@ -87,11 +94,15 @@ func New(base, size, limit uint64) (*Memory, error) {
 // Close releases the supervisor's mapping and the memfd. Guest memory
 // disappears once the sandbox process has exited too.
 func (m *Memory) Close() error {
+	registry.mu.Lock()
+	defer registry.mu.Unlock()
+	delete(registry.mems, m)
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if m.host == nil {
 		return nil
 	}
+	m.dropFiles()
 	err := unix.Munmap(m.host)
 	m.host = nil
 	if cerr := unix.Close(m.fd); err == nil {
@@ -184,35 +195,56 @@ func RoundUp(n uint64) (uint64, bool) {
 // first free range at or above addr (or anywhere, if none) is used. The pages
 // read as zeroes afterwards.
 func (m *Memory) Map(addr, length uint64, prot Prot, fixed bool) (uint64, error) {
+	got, _, err := m.MapAnon(addr, length, prot, fixed)
+	return got, err
+}
+
+// MapAnon is Map, and also reports whether the mapping replaced pages the
+// guest had mapped from a file: the guest must then map the memfd over the
+// range again (see MapFile), because a protection change alone would leave
+// the file in place.
+func (m *Memory) MapAnon(addr, length uint64, prot Prot, fixed bool) (uint64, bool, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	if length == 0 || length%PageSize != 0 {
-		return 0, ErrInvalid
+	addr, replaced, err := m.place(addr, length, fixed, length)
+	if err != nil {
+		return 0, false, err
 	}
-	if fixed {
-		if !m.rangeOK(addr, length) {
-			return 0, ErrInvalid
-		}
-	} else {
-		var ok bool
-		addr, ok = m.findFree(addr, length)
-		if !ok {
-			return 0, ErrNoSpace
-		}
-	}
-	replaced := m.overlap(addr, addr+length)
-	if m.limit != 0 && m.mapped-replaced+length > m.limit {
-		return 0, ErrLimit
-	}
+	hadFiles := m.removeFiles(addr, addr+length)
 	if err := m.zero(addr, length); err != nil {
-		return 0, err
+		return 0, false, err
 	}
 	m.set(addr, addr+length, prot, true)
 	m.mapped = m.mapped - replaced + length
 	if !fixed {
 		m.hintNext = addr + length
 	}
-	return addr, nil
+	return addr, hadFiles, nil
+}
+
+// place chooses where a new mapping of length bytes goes and checks that
+// adding counted bytes of memfd-backed memory stays within the limit. It
+// returns the address and how many memfd-backed bytes the mapping replaces.
+func (m *Memory) place(addr, length uint64, fixed bool, counted uint64) (uint64, uint64, error) {
+	if length == 0 || length%PageSize != 0 {
+		return 0, 0, ErrInvalid
+	}
+	if fixed {
+		if !m.rangeOK(addr, length) {
+			return 0, 0, ErrInvalid
+		}
+	} else {
+		var ok bool
+		addr, ok = m.findFree(addr, length)
+		if !ok {
+			return 0, 0, ErrNoSpace
+		}
+	}
+	replaced := m.overlap(addr, addr+length) - m.fileOverlap(addr, addr+length)
+	if m.limit != 0 && m.mapped-replaced+counted > m.limit {
+		return 0, 0, ErrLimit
+	}
+	return addr, replaced, nil
 }
 
 // Protect changes the protection of a range that must be mapped throughout;
@@ -226,6 +258,9 @@ func (m *Memory) Protect(addr, length uint64, prot Prot) error {
 	if !m.rangeOK(addr, length) || m.overlap(addr, addr+length) != length {
 		return ErrFault
 	}
+	if prot&ProtWrite != 0 && !m.filesWritable(addr, addr+length) {
+		return ErrAccess
+	}
 	m.set(addr, addr+length, prot, true)
 	return nil
 }
@@ -233,14 +268,22 @@ func (m *Memory) Protect(addr, length uint64, prot Prot) error {
 // Unmap removes every mapping in a range and releases its memory. Unmapping
 // pages that are not mapped is not an error, as with munmap.
 func (m *Memory) Unmap(addr, length uint64) error {
+	_, err := m.Release(addr, length)
+	return err
+}
+
+// Release is Unmap, and also reports whether the range held pages the
+// guest had mapped from a file (see MapAnon).
+func (m *Memory) Release(addr, length uint64) (bool, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if !m.rangeOK(addr, length) {
-		return ErrInvalid
+		return false, ErrInvalid
 	}
-	m.mapped -= m.overlap(addr, addr+length)
+	m.mapped -= m.overlap(addr, addr+length) - m.fileOverlap(addr, addr+length)
+	hadFiles := m.removeFiles(addr, addr+length)
 	m.set(addr, addr+length, 0, false)
-	return m.zero(addr, length)
+	return hadFiles, m.zero(addr, length)
 }
 
 // zero punches a hole in the memfd, which both frees the pages and makes
@@ -336,21 +379,43 @@ func (m *Memory) Slice(addr, length uint64, prot Prot) ([]byte, error) {
 	}
 	m.mu.RLock()
 	defer m.mu.RUnlock()
+	if !m.covered(addr, end, prot) {
+		return nil, ErrFault
+	}
+	if len(m.files) > 0 && !m.filesBacked(addr, end) {
+		return nil, ErrFault
+	}
+	off := addr - m.base
+	return m.host[off : off+length : off+length], nil
+}
+
+// covered reports whether [addr, end) is mapped throughout with at least
+// prot. Called with m.mu held.
+func (m *Memory) covered(addr, end uint64, prot Prot) bool {
 	// Find the mapping containing addr, then walk contiguous mappings.
 	i := sort.Search(len(m.maps), func(i int) bool { return m.maps[i].End > addr })
 	pos := addr
 	for ; i < len(m.maps) && pos < end; i++ {
 		mp := m.maps[i]
 		if mp.Start > pos || mp.Prot&prot != prot {
-			return nil, ErrFault
+			return false
 		}
 		pos = mp.End
 	}
-	if pos < end {
-		return nil, ErrFault
+	return pos >= end
+}
+
+// Covered reports whether the guest has [addr, addr+length) mapped
+// throughout, whatever the protection, and whether or not the supervisor
+// could access it (a file mapping may extend past its file's end).
+func (m *Memory) Covered(addr, length uint64) bool {
+	end := addr + length
+	if length == 0 || end < addr {
+		return false
 	}
-	off := addr - m.base
-	return m.host[off : off+length : off+length], nil
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	return m.covered(addr, end, 0)
 }
 
 // Raw returns the supervisor's view of a range without any protection check.
@@ -365,13 +430,29 @@ func (m *Memory) Raw(addr, length uint64) []byte {
 // region and mappings, in a memfd of its own holding a copy of the data.
 // Only the pages that hold data are copied (SEEK_DATA and SEEK_HOLE), so a
 // mostly empty region is cheap to copy. Memory the guest changes while the
-// copy runs may be copied in either state.
+// copy runs may be copied in either state. Pages mapped from files are not
+// copied: the copy maps the same files there (see FileMappings), as a
+// forked process shares its parent's shared mappings.
 func (m *Memory) Clone() (*Memory, error) {
+	registry.mu.Lock()
+	defer registry.mu.Unlock()
 	m.mu.RLock()
 	defer m.mu.RUnlock()
+	if m.host == nil || m.broken {
+		return nil, ErrInvalid
+	}
 	c, err := New(m.base, m.size, 0)
 	if err != nil {
 		return nil, err
+	}
+	fail := func(err error) (*Memory, error) {
+		// c.Close would take the registry's lock, held here.
+		c.dropFiles()
+		delete(registry.mems, c)
+		unix.Munmap(c.host)
+		unix.Close(c.fd)
+		c.host = nil
+		return nil, fmt.Errorf("memory: copying guest memory: %w", err)
 	}
 	c.maps = append([]Mapping(nil), m.maps...)
 	c.mapped, c.limit, c.floor, c.hintNext = m.mapped, m.limit, m.floor, m.hintNext
@@ -382,16 +463,31 @@ func (m *Memory) Clone() (*Memory, error) {
 			break // no data beyond off
 		}
 		if err != nil {
-			c.Close()
-			return nil, fmt.Errorf("memory: copying guest memory: %w", err)
+			return fail(err)
 		}
 		hole, err := unix.Seek(m.fd, data, unix.SEEK_HOLE)
 		if err != nil {
-			c.Close()
-			return nil, fmt.Errorf("memory: copying guest memory: %w", err)
+			return fail(err)
 		}
-		copy(c.host[data:hole], m.host[data:hole])
+		// The supervisor's view of file pages shows the file, not the
+		// memfd: those parts are left out.
+		from := m.base + uint64(data)
+		for _, r := range m.files {
+			if r.end <= from || r.start >= m.base+uint64(hole) {
+				continue
+			}
+			if r.start > from {
+				copy(c.host[from-m.base:r.start-m.base], m.host[from-m.base:r.start-m.base])
+			}
+			from = max(from, r.end)
+		}
+		if to := m.base + uint64(hole); from < to {
+			copy(c.host[from-m.base:to-m.base], m.host[from-m.base:to-m.base])
+		}
 		off = hole
+	}
+	if err := m.cloneFiles(c); err != nil {
+		return fail(err)
 	}
 	return c, nil
 }

@@ -29,6 +29,9 @@ const (
 	bootOffFSBase   = 48
 	bootOffNProt    = 56
 	bootOffNFilter  = 64
+	bootOffMaxTasks = 72
+	bootOffCPUSecs  = 80
+	bootOffLandlock = 88
 	bootOffProt     = 128
 	bootOffFilter   = bootOffProt + bootMaxProt*24
 
@@ -45,9 +48,9 @@ type Entry struct {
 	FSBase uint64 // the thread area
 }
 
-// writeBoot fills in the boot block: the entry state, the protection of
-// every guest mapping and the seccomp filter.
-func writeBoot(mem *memory.Memory, e Entry, filter []unix.SockFilter) error {
+// writeBoot fills in the boot block: the entry state, the limits, the
+// protection of every guest mapping and the seccomp filter.
+func writeBoot(mem *memory.Memory, e Entry, lim Limits, filter []unix.SockFilter) error {
 	maps := mem.Mappings()
 	if len(maps) > bootMaxProt {
 		return fmt.Errorf("sandbox: %d initial mappings, at most %d fit the boot block", len(maps), bootMaxProt)
@@ -65,6 +68,8 @@ func writeBoot(mem *memory.Memory, e Entry, filter []unix.SockFilter) error {
 	le.PutUint64(b[bootOffFSBase:], e.FSBase)
 	le.PutUint64(b[bootOffNProt:], uint64(len(maps)))
 	le.PutUint64(b[bootOffNFilter:], uint64(len(filter)))
+	le.PutUint64(b[bootOffMaxTasks:], uint64(lim.MaxTasks))
+	le.PutUint64(b[bootOffCPUSecs:], lim.cpuSeconds())
 	for i, m := range maps {
 		if m.Start < mem.Base()+BootSize {
 			return fmt.Errorf("sandbox: mapping at %#x overlaps the boot block", m.Start)

@@ -26,7 +26,11 @@ struct cloudabi_boot {
 	uint64_t fsbase;      // 48
 	uint64_t nprot;       // 56
 	uint64_t nfilter;     // 64
-	uint64_t reserved[7]; // 72
+	uint64_t max_tasks;     // 72: RLIMIT_NPROC, 0 for none
+	uint64_t cpu_seconds;   // 80: RLIMIT_CPU, 0 for none
+	uint32_t landlock_abi;  // 88: out: the Landlock ABI applied, 0 for none
+	uint32_t reserved0;     // 92
+	uint64_t reserved[4];   // 96
 	struct {
 		uint64_t addr, len, prot;
 	} prot[CLOUDABI_BOOT_MAX_PROT]; // 128
@@ -38,5 +42,11 @@ struct cloudabi_boot {
 };
 
 _Static_assert(sizeof(struct cloudabi_boot) <= CLOUDABI_BOOT_SIZE, "boot block too large");
+// The offsets boot.go writes at.
+_Static_assert(__builtin_offsetof(struct cloudabi_boot, nfilter) == 64, "boot block layout");
+_Static_assert(__builtin_offsetof(struct cloudabi_boot, max_tasks) == 72, "boot block layout");
+_Static_assert(__builtin_offsetof(struct cloudabi_boot, cpu_seconds) == 80, "boot block layout");
+_Static_assert(__builtin_offsetof(struct cloudabi_boot, landlock_abi) == 88, "boot block layout");
+_Static_assert(__builtin_offsetof(struct cloudabi_boot, prot) == 128, "boot block layout");
 
 #endif

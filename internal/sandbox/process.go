@@ -32,6 +32,8 @@ type Process struct {
 	done      chan struct{}
 	status    syscall.WaitStatus
 	forbidden atomic.Pointer[Forbidden]
+	landlock  int
+	offers    offers // files waiting for the guest to map them (offer.go)
 }
 
 // Forbidden describes a system call the seccomp filter refused.
@@ -49,15 +51,44 @@ type Exit struct {
 	Forbidden *Forbidden
 }
 
+// Limits are resource limits the host kernel enforces on a sandbox
+// process, whatever its guest does.
+type Limits struct {
+	// MaxTasks bounds the process's threads, including any a guest
+	// starts with a raw clone (RLIMIT_NPROC). It applies only at the
+	// UserNamespaces level, where the count is the process's own; 0
+	// means none.
+	MaxTasks int
+	// CPUTime bounds the CPU time of the process, all threads together,
+	// rounded up to whole seconds (RLIMIT_CPU); 0 means none. A process
+	// over it gets SIGXCPU.
+	CPUTime time.Duration
+}
+
+func (l Limits) cpuSeconds() uint64 {
+	if l.CPUTime <= 0 {
+		return 0
+	}
+	return uint64((l.CPUTime + time.Second - 1) / time.Second)
+}
+
 // Start launches a sandbox process for guest memory mem. The memory must
 // hold the program image, its stack and thread area; every mapping in mem
 // becomes a mapping of the process with the same protection.
-func Start(mem *memory.Memory, e Entry) (*Process, error) {
-	filter, err := Filter()
+func Start(mem *memory.Memory, e Entry, lim Limits) (*Process, error) {
+	level, _ := Isolation()
+	if level != UserNamespaces {
+		lim.MaxTasks = 0 // a count shared with other processes of the user
+	}
+	exe, err := executable()
 	if err != nil {
 		return nil, err
 	}
-	if err := writeBoot(mem, e, filter); err != nil {
+	filter, err := Filter(mem.Base(), mem.Size())
+	if err != nil {
+		return nil, err
+	}
+	if err := writeBoot(mem, e, lim, filter); err != nil {
 		return nil, err
 	}
 	memfd, err := unix.FcntlInt(uintptr(mem.FD()), unix.F_DUPFD_CLOEXEC, 3)
@@ -73,18 +104,15 @@ func Start(mem *memory.Memory, e Entry) (*Process, error) {
 	defer diagR.Close()
 
 	pidfd := -1
+	attr := sysProcAttr(level)
+	attr.PidFD = &pidfd
 	cmd := &exec.Cmd{
-		// The running binary itself, even if its file has been
-		// replaced or removed since it started.
-		Path:       "/proc/self/exe",
-		Args:       []string{"cloudabi-sandbox"},
-		Env:        []string{fmt.Sprintf("_CLOUDABI_SANDBOX=%x,%x,%d", mem.Base(), mem.Size(), os.Getpid())},
-		Stderr:     diagW,
-		ExtraFiles: []*os.File{memFile}, // fd 3
-		SysProcAttr: &syscall.SysProcAttr{
-			Pdeathsig: syscall.SIGKILL,
-			PidFD:     &pidfd,
-		},
+		Path:        "/proc/self/fd/4", // the running binary (see executable)
+		Args:        []string{"cloudabi-sandbox"},
+		Env:         []string{fmt.Sprintf("_CLOUDABI_SANDBOX=%x,%x,%d,%d", mem.Base(), mem.Size(), os.Getpid(), level)},
+		Stderr:      diagW,
+		ExtraFiles:  []*os.File{memFile, exe}, // fds 3 and 4
+		SysProcAttr: attr,
 	}
 	err = cmd.Start()
 	diagW.Close()
@@ -92,6 +120,7 @@ func Start(mem *memory.Memory, e Entry) (*Process, error) {
 		return nil, fmt.Errorf("sandbox: starting process: %w", err)
 	}
 	p := &Process{mem: mem, cmd: cmd, pidfd: pidfd, done: make(chan struct{})}
+	p.offers.adopt(mem) // before the listener runs: see OfferAtStart
 	diag := make(chan string, 1)
 	go func() {
 		b, _ := io.ReadAll(io.LimitReader(diagR, 4096))
@@ -132,12 +161,14 @@ func (p *Process) awaitBoot() error {
 			if err != nil {
 				return fmt.Errorf("sandbox: cannot take the seccomp listener from the sandbox: %w", err)
 			}
+			p.landlock = int(*(*uint32)(unsafe.Pointer(&b[bootOffLandlock])))
 			go p.watchSeccomp(fd)
 			return nil
 		case bootFailed:
 			errno := syscall.Errno(*(*uint32)(unsafe.Pointer(&b[bootOffError])))
 			step := *(*uint32)(unsafe.Pointer(&b[bootOffStep]))
-			what := map[uint32]string{1: "PR_SET_NO_NEW_PRIVS", 2: "installing the seccomp filter"}[step]
+			what := map[uint32]string{1: "PR_SET_NO_NEW_PRIVS", 2: "installing the seccomp filter",
+				3: "restricting the process with Landlock", 4: "setting RLIMIT_NPROC", 5: "setting RLIMIT_CPU"}[step]
 			return fmt.Errorf("sandbox: %s failed: %w", what, errno)
 		}
 		select {
@@ -165,7 +196,8 @@ type seccompNotif struct {
 
 // watchSeccomp receives the filter's notifications. Each one is a call
 // outside the allowlist; the call has not happened yet and never will: the
-// process is killed before any answer is sent.
+// process is killed before any answer is sent. The one exception is a
+// thread fetching a file offered to it (offer.go), which is answered.
 //
 // The listener waits in Go's network poller, so a sandbox costs no OS
 // thread for it: the read callback runs only when epoll reports the fd
@@ -191,8 +223,8 @@ func (p *Process) watchSeccomp(fd int) {
 				// Ready: the ioctl cannot block now.
 				var n seccompNotif
 				_, _, errno := unix.Syscall(unix.SYS_IOCTL, fd, unix.SECCOMP_IOCTL_NOTIF_RECV, uintptr(unsafe.Pointer(&n)))
-				if errno == 0 {
-					p.forbidden.CompareAndSwap(nil, &Forbidden{Nr: uint32(n.Nr), Name: SyscallName(uint32(n.Nr))})
+				if errno == 0 && !p.answerGetFD(fd, &n) {
+					p.forbidden.CompareAndSwap(nil, &Forbidden{Nr: uint32(n.Nr), Name: SyscallName(n.Arch, uint32(n.Nr))})
 					p.Kill()
 				}
 				return true
@@ -207,6 +239,7 @@ func (p *Process) watchSeccomp(fd int) {
 }
 
 func (p *Process) reap() {
+	p.awaitExit()
 	p.cmd.Wait()
 	if ws, ok := p.cmd.ProcessState.Sys().(syscall.WaitStatus); ok {
 		p.status = ws
@@ -215,7 +248,35 @@ func (p *Process) reap() {
 	unix.Close(p.pidfd)
 	p.pidfd = -1
 	p.pidMu.Unlock()
+	p.offers.close()
 	close(p.done)
+}
+
+// awaitExit returns once the process has exited, waiting in Go's network
+// poller on a pidfd: a goroutine blocked in waitid would hold a P until
+// the runtime noticed (up to 10 ms on an idle supervisor), and other
+// goroutines, such as the ones serving this sandbox's first calls, would
+// wait for it. If anything fails, cmd.Wait blocks instead.
+func (p *Process) awaitExit() {
+	fd, err := p.DupPidfd()
+	if err != nil {
+		return
+	}
+	if err := unix.SetNonblock(fd, true); err != nil {
+		unix.Close(fd)
+		return
+	}
+	f := os.NewFile(uintptr(fd), "pidfd")
+	defer f.Close()
+	rc, err := f.SyscallConn()
+	if err != nil {
+		return
+	}
+	rc.Read(func(fd uintptr) bool {
+		fds := []unix.PollFd{{Fd: int32(fd), Events: unix.POLLIN}}
+		n, err := unix.Poll(fds, 0)
+		return (err != nil && err != unix.EINTR) || n > 0
+	})
 }
 
 // DupPidfd returns a new pidfd for the process, to stand for it as a
@@ -228,6 +289,10 @@ func (p *Process) DupPidfd() (int, error) {
 	}
 	return unix.FcntlInt(uintptr(p.pidfd), unix.F_DUPFD_CLOEXEC, 0)
 }
+
+// LandlockABI is the version of Landlock's interface the process is
+// restricted with, or 0 if the host kernel has none.
+func (p *Process) LandlockABI() int { return p.landlock }
 
 // Pid is the Linux process id of the sandbox.
 func (p *Process) Pid() int { return p.cmd.Process.Pid }

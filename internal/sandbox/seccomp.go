@@ -27,10 +27,19 @@ import (
 //   - clone, with exactly ThreadCloneFlags: the vDSO starts the threads the
 //     supervisor has set up for thread_create. Nothing else: no new
 //     processes, no namespaces, no shared-nothing threads.
+//   - mmap, with exactly MAP_SHARED|MAP_FIXED and a range inside guest
+//     memory: the vDSO maps a file the supervisor handed it for mem_map,
+//     or guest memory back over it. The process holds no descriptor but
+//     the one it is mapping, and a fixed shared mapping inside the region
+//     can only replace guest memory.
+//   - close: the vDSO closes the file it has just mapped.
+//
+// A thread fetching the file to map (pidfd_getfd with a token, see
+// offer.go) is not allowed but answered by the supervisor.
 
 // AllowedSyscalls lists the Linux system calls a sandbox may make, for
 // documentation and tests.
-var AllowedSyscalls = []string{"futex (FUTEX_WAIT, FUTEX_WAKE)", "mprotect", "arch_prctl (ARCH_SET_FS)", "exit", "exit_group", "sched_yield", "clone (ThreadCloneFlags only)"}
+var AllowedSyscalls = []string{"futex (FUTEX_WAIT, FUTEX_WAKE)", "mprotect", "arch_prctl (ARCH_SET_FS)", "exit", "exit_group", "sched_yield", "clone (ThreadCloneFlags only)", "mmap (MAP_SHARED|MAP_FIXED inside guest memory)", "close"}
 
 // ThreadCloneFlags are the only clone flags a sandbox may use: a thread
 // sharing everything with its process, with its own thread area
@@ -101,17 +110,29 @@ func (p *bpf) resolve() ([]unix.SockFilter, error) {
 
 const (
 	ldW  = unix.BPF_LD | unix.BPF_W | unix.BPF_ABS
+	ldI  = unix.BPF_LD | unix.BPF_IMM
+	ldxM = unix.BPF_LDX | unix.BPF_MEM
+	st   = unix.BPF_ST
+	tax  = unix.BPF_MISC | unix.BPF_TAX
 	jeq  = unix.BPF_JMP | unix.BPF_JEQ | unix.BPF_K
 	jge  = unix.BPF_JMP | unix.BPF_JGE | unix.BPF_K
+	jgt  = unix.BPF_JMP | unix.BPF_JGT | unix.BPF_K
+	jeqX = unix.BPF_JMP | unix.BPF_JEQ | unix.BPF_X
+	jgtX = unix.BPF_JMP | unix.BPF_JGT | unix.BPF_X
 	andK = unix.BPF_ALU | unix.BPF_AND | unix.BPF_K
+	addK = unix.BPF_ALU | unix.BPF_ADD | unix.BPF_K
+	subX = unix.BPF_ALU | unix.BPF_SUB | unix.BPF_X
 	ret  = unix.BPF_RET | unix.BPF_K
 )
 
-// Filter returns the sandbox's seccomp program.
-func Filter() ([]unix.SockFilter, error) {
+// Filter returns the seccomp program of a sandbox whose guest memory is
+// [base, base+size).
+func Filter(base, size uint64) ([]unix.SockFilter, error) {
 	p := &bpf{labels: map[string]int{}}
 	p.stmt(ldW, offArch)
-	p.jump(jeq, auditArchX86_64, "", "kill")
+	// Another architecture's calls (int $0x80, sysenter, 32-bit code)
+	// are reported too, to be named, and never allowed.
+	p.jump(jeq, auditArchX86_64, "", "notify")
 	p.stmt(ldW, offNr)
 	p.jump(jge, x32SyscallBit, "notify", "")
 	p.jump(jeq, unix.SYS_FUTEX, "futex", "")
@@ -121,7 +142,54 @@ func Filter() ([]unix.SockFilter, error) {
 	p.jump(jeq, unix.SYS_EXIT_GROUP, "allow", "")
 	p.jump(jeq, unix.SYS_SCHED_YIELD, "allow", "")
 	p.jump(jeq, unix.SYS_CLONE, "clone", "")
+	p.jump(jeq, unix.SYS_MMAP, "mmap", "")
+	p.jump(jeq, unix.SYS_CLOSE, "allow", "")
 	p.stmt(ret, unix.SECCOMP_RET_USER_NOTIF)
+
+	// mmap(addr, len, prot, MAP_SHARED|MAP_FIXED, fd, off) with
+	// base <= addr < end and len <= end - addr, in 32-bit halves.
+	end, last := base+size, base+size-1
+	p.label("mmap")
+	p.stmt(ldW, offArg0+3*8) // flags
+	p.jump(jeq, unix.MAP_SHARED|unix.MAP_FIXED, "", "notify")
+	p.stmt(ldW, offArg0+3*8+4)
+	p.jump(jeq, 0, "", "notify")
+	p.stmt(ldW, offArg0+4) // addr >= base
+	p.jump(jgt, uint32(base>>32), "mmap_above_base", "")
+	p.jump(jeq, uint32(base>>32), "", "notify")
+	p.stmt(ldW, offArg0)
+	p.jump(jge, uint32(base), "", "notify")
+	p.label("mmap_above_base")
+	p.stmt(ldW, offArg0+4) // addr <= end-1
+	p.jump(jgt, uint32(last>>32), "notify", "")
+	p.jump(jeq, uint32(last>>32), "", "mmap_below_end")
+	p.stmt(ldW, offArg0)
+	p.jump(jgt, uint32(last), "notify", "")
+	p.label("mmap_below_end")
+	// M[0], M[1] = the low and high words of end - addr.
+	p.stmt(ldW, offArg0)
+	p.stmt(tax, 0)
+	p.stmt(ldI, uint32(end))
+	p.stmt(subX, 0)
+	p.stmt(st, 0)
+	p.stmt(ldW, offArg0+4)
+	p.stmt(tax, 0)
+	p.stmt(ldW, offArg0) // a borrow from the low words
+	p.jump(jgt, uint32(end), "", "mmap_no_borrow")
+	p.stmt(unix.BPF_MISC|unix.BPF_TXA, 0)
+	p.stmt(addK, 1)
+	p.stmt(tax, 0)
+	p.label("mmap_no_borrow")
+	p.stmt(ldI, uint32(end>>32))
+	p.stmt(subX, 0)
+	p.stmt(st, 1)
+	p.stmt(ldxM, 1) // len <= end - addr
+	p.stmt(ldW, offArg0+8+4)
+	p.jump(jgtX, 0, "notify", "")
+	p.jump(jeqX, 0, "", "allow")
+	p.stmt(ldxM, 0)
+	p.stmt(ldW, offArg0+8)
+	p.jump(jgtX, 0, "notify", "allow")
 
 	p.label("clone")
 	p.stmt(ldW, offArg0) // flags, low word
@@ -148,13 +216,22 @@ func Filter() ([]unix.SockFilter, error) {
 	p.stmt(ret, unix.SECCOMP_RET_ALLOW)
 	p.label("notify")
 	p.stmt(ret, unix.SECCOMP_RET_USER_NOTIF)
-	p.label("kill")
-	p.stmt(ret, unix.SECCOMP_RET_KILL_PROCESS)
 	return p.resolve()
 }
 
-// SyscallName names a Linux x86-64 system call number as reported by seccomp.
-func SyscallName(nr uint32) string {
+// auditArchI386 is the architecture seccomp reports for the 32-bit entry
+// points (int $0x80, sysenter, and syscall from 32-bit code).
+const auditArchI386 = 0x40000003
+
+// SyscallName names a Linux system call as seccomp reports it: its
+// architecture and number.
+func SyscallName(arch, nr uint32) string {
+	if arch != auditArchX86_64 {
+		if arch == auditArchI386 {
+			return fmt.Sprintf("i386 system call %d (int $0x80 or 32-bit code)", nr)
+		}
+		return fmt.Sprintf("system call %d of architecture %#x", nr, arch)
+	}
 	if nr&x32SyscallBit != 0 {
 		if name, ok := linuxSyscallNames[nr&^x32SyscallBit]; ok {
 			return fmt.Sprintf("%s (x32 ABI)", name)

@@ -12,10 +12,12 @@
 
 #define _GNU_SOURCE
 #include <errno.h>
+#include <linux/capability.h>
 #include <linux/filter.h>
 #include <linux/futex.h>
 #include <linux/seccomp.h>
 #include <signal.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -61,9 +63,78 @@ static void stub_fail_boot(volatile struct cloudabi_boot *b, uint32_t step) {
 	_exit(STUB_EXIT_FAILED);
 }
 
+// Isolation levels, as isolation.go numbers them.
+#define ISOLATION_USER_NAMESPACES 0
+#define ISOLATION_ROOT_NAMESPACES 1
+#define ISOLATION_NO_NAMESPACES 2
+
+// Drops every capability for good: the bounding and ambient sets (so no
+// later execve could regain any, though the filter forbids execve too),
+// then the permitted, effective and inheritable sets.
+static void drop_capabilities(void) {
+	for (int cap = 0; cap < 64; cap++) {
+		if (prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) != 0 && errno != EINVAL) stub_fail("dropping capabilities");
+	}
+	if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) != 0 && errno != EINVAL) stub_fail("dropping capabilities");
+	struct __user_cap_header_struct hdr = {.version = _LINUX_CAPABILITY_VERSION_3, .pid = 0};
+	struct __user_cap_data_struct data[_LINUX_CAPABILITY_U32S_3];
+	memset(data, 0, sizeof(data));
+	if (syscall(SYS_capset, &hdr, data) != 0) stub_fail("capset");
+}
+
+// Landlock's interface, from the kernel's documentation: the ruleset
+// attribute grew with each ABI version, and so did the sets of rights a
+// ruleset can handle. Defined here because the C library's headers may
+// predate the versions the host kernel has.
+struct stub_landlock_ruleset_attr {
+	uint64_t handled_access_fs;  // ABI 1
+	uint64_t handled_access_net; // ABI 4
+	uint64_t scoped;             // ABI 6
+};
+#define STUB_LANDLOCK_CREATE_RULESET_VERSION (1U << 0)
+
+// Denies the process every access Landlock can govern, by restricting it
+// to a ruleset that handles them all and allows none: every file system
+// operation, TCP bind and connect, abstract unix sockets and signals to
+// processes outside the sandbox. The seccomp filter already forbids the
+// system calls that would need them; Landlock is the second lock on the
+// same door. Returns the host's Landlock ABI version (0: none), or -1 on
+// failure with errno set.
+static int restrict_with_landlock(void) {
+	long abi = syscall(__NR_landlock_create_ruleset, NULL, 0, STUB_LANDLOCK_CREATE_RULESET_VERSION);
+	if (abi < 0) {
+		// Not built into the kernel, or disabled at boot.
+		if (errno == ENOSYS || errno == EOPNOTSUPP) return 0;
+		return -1;
+	}
+	struct stub_landlock_ruleset_attr attr = {0};
+	size_t size = sizeof(attr.handled_access_fs);
+	attr.handled_access_fs = (1ULL << 13) - 1; // EXECUTE .. MAKE_SYM
+	if (abi >= 2) attr.handled_access_fs |= 1ULL << 13; // REFER
+	if (abi >= 3) attr.handled_access_fs |= 1ULL << 14; // TRUNCATE
+	if (abi >= 5) attr.handled_access_fs |= 1ULL << 15; // IOCTL_DEV
+	if (abi >= 4) {
+		attr.handled_access_net = (1ULL << 0) | (1ULL << 1); // BIND_TCP, CONNECT_TCP
+		size = offsetof(struct stub_landlock_ruleset_attr, scoped);
+	}
+	if (abi >= 6) {
+		attr.scoped = (1ULL << 0) | (1ULL << 1); // ABSTRACT_UNIX_SOCKET, SIGNAL
+		size = sizeof(attr);
+	}
+	long fd = syscall(__NR_landlock_create_ruleset, &attr, size, 0);
+	if (fd < 0) return -1;
+	long r = syscall(__NR_landlock_restrict_self, fd, 0);
+	int saved = errno;
+	close((int)fd);
+	errno = saved;
+	return r == 0 ? (int)abi : -1;
+}
+
 void cloudabi_sandbox_stub(void) {
 	const char *env = getenv("_CLOUDABI_SANDBOX");
 	if (env == NULL) return;
+	// The supervisor's probe of what the host allows: starting was all.
+	if (strcmp(env, "probe") == 0) _exit(0);
 
 	char *end;
 	errno = 0;
@@ -72,15 +143,25 @@ void cloudabi_sandbox_stub(void) {
 	uint64_t size = strtoull(end + 1, &end, 16);
 	if (*end != ',') { errno = EINVAL; stub_fail("bad _CLOUDABI_SANDBOX"); }
 	pid_t parent = (pid_t)strtol(end + 1, &end, 10);
-	if (*end != '\0') { errno = EINVAL; stub_fail("bad _CLOUDABI_SANDBOX"); }
+	if (*end != ',') { errno = EINVAL; stub_fail("bad _CLOUDABI_SANDBOX"); }
+	long level = strtol(end + 1, &end, 10);
+	if (*end != '\0' || level < ISOLATION_USER_NAMESPACES || level > ISOLATION_NO_NAMESPACES) {
+		errno = EINVAL;
+		stub_fail("bad _CLOUDABI_SANDBOX");
+	}
 
-	// Defence in depth, for a supervisor running as root: the sandbox
-	// gets network, IPC and host-name namespaces of its own and runs as
-	// an unprivileged user, so that even a way around the seccomp filter
-	// would find no network, no shared IPC objects and no privileges.
-	// (An unprivileged supervisor's sandboxes are unprivileged already.)
-	if (geteuid() == 0) {
-		if (unshare(CLONE_NEWNET | CLONE_NEWIPC | CLONE_NEWUTS) != 0) stub_fail("unshare");
+	// Defence in depth (see isolation.go): where the host allows, the
+	// supervisor started this process in user, mount, network, IPC and
+	// host-name namespaces of its own, as root of the user namespace,
+	// which gives it every capability there and none outside. Nothing
+	// from here on needs one, so they all go. A root supervisor without
+	// user namespaces created the other namespaces; the process leaves
+	// root for nobody here. Either way, even a way around the seccomp
+	// filter would find no network, no shared IPC objects and no
+	// privileges.
+	if (level == ISOLATION_USER_NAMESPACES) {
+		drop_capabilities();
+	} else if (level == ISOLATION_ROOT_NAMESPACES) {
 		gid_t nogroup = CLOUDABI_SANDBOX_ID;
 		if (setgroups(0, NULL) != 0) stub_fail("setgroups");
 		if (setresgid(nogroup, nogroup, nogroup) != 0) stub_fail("setresgid");
@@ -114,6 +195,7 @@ void cloudabi_sandbox_stub(void) {
 	if (b->magic != CLOUDABI_BOOT_MAGIC) { errno = EINVAL; stub_fail("boot block"); }
 	uint64_t entry = b->entry, sp = b->sp, auxv = b->auxv, fsbase = b->fsbase;
 	uint64_t nprot = b->nprot, nfilter = b->nfilter;
+	uint64_t max_tasks = b->max_tasks, cpu_seconds = b->cpu_seconds;
 	if (nprot > CLOUDABI_BOOT_MAX_PROT || nfilter == 0 || nfilter > CLOUDABI_BOOT_MAX_FILTER) {
 		errno = EINVAL;
 		stub_fail("boot block");
@@ -139,7 +221,24 @@ void cloudabi_sandbox_stub(void) {
 	// the diagnostics pipe, not anything inherited by accident.
 	if (syscall(SYS_close_range, 0, ~0U, 0) != 0) stub_fail("close_range");
 
+	// Resource limits the host kernel enforces whatever the guest does.
+	// RLIMIT_NPROC counts the tasks of a user in one user namespace, so
+	// in a namespace of its own it bounds this process's threads, even
+	// ones started with a raw clone. RLIMIT_CPU sends SIGXCPU at the soft
+	// limit, and SIGKILL a second later if that did not end the process.
+	if (max_tasks != 0) {
+		struct rlimit r = {max_tasks, max_tasks};
+		if (setrlimit(RLIMIT_NPROC, &r) != 0) stub_fail_boot(b, 4);
+	}
+	if (cpu_seconds != 0) {
+		struct rlimit r = {cpu_seconds, cpu_seconds + 1};
+		if (setrlimit(RLIMIT_CPU, &r) != 0) stub_fail_boot(b, 5);
+	}
+
 	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) stub_fail_boot(b, 1);
+	int landlock = restrict_with_landlock();
+	if (landlock < 0) stub_fail_boot(b, 3);
+	b->landlock_abi = (uint32_t)landlock;
 	// The listener fd is the lowest free number, 0; the supervisor takes
 	// its own copy with pidfd_getfd once the status is READY.
 	long nfd = syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, SECCOMP_FILTER_FLAG_NEW_LISTENER, &prog);

@@ -81,7 +81,7 @@ func TestCommonRoutineMatchesSource(t *testing.T) {
 	for _, sym := range []struct {
 		name string
 		off  int
-	}{{"forkentry", forkEntry}, {"forkchild", forkChild}} {
+	}{{"forkentry", forkEntry}, {"forkmap", forkMap}, {"forkchild", forkChild}} {
 		if want := fmt.Sprintf("%016x t %s\n", sym.off, sym.name); !bytes.Contains(syms, []byte(want)) {
 			t.Errorf("%s is not at %#x in the assembled source:\n%s", sym.name, sym.off, syms)
 		}

@@ -591,6 +591,18 @@ func TestCommonRoutineDisassembly(t *testing.T) {
 		"syscall",
 		fmt.Sprintf("mov $%#x,%%eax", int(abi.EAGAIN)),
 		"ret",
+		// The file mapping: pidfd_getfd(token), mmap, close.
+		fmt.Sprintf("mov $%#x,%%eax", unix.SYS_PIDFD_GETFD),
+		fmt.Sprintf("mov %#x(%%rbx),%%rdi", transport.OffPostArgs+32),
+		"syscall",
+		fmt.Sprintf("mov $%#x,%%eax", unix.SYS_MMAP),
+		fmt.Sprintf("mov $%#x,%%r10d", unix.MAP_SHARED|unix.MAP_FIXED),
+		"syscall",
+		fmt.Sprintf("mov $%#x,%%eax", unix.SYS_CLOSE),
+		"syscall",
+		fmt.Sprintf("mov %#x(%%r8),%%rbx", transport.OffScratch),
+		fmt.Sprintf("mov $%#x,%%eax", int(abi.ENOMEM)),
+		"ret",
 	)
 	if futexWait != 0 {
 		t.Fatalf("FUTEX_WAIT is %d", futexWait)
@@ -632,9 +644,10 @@ func TestCommonRoutineDisassembly(t *testing.T) {
 			t.Errorf("access at %s outside the %d-byte mailbox", m[0], transport.Size)
 		}
 	}
-	// Four system calls: wake, wait, and the posted one on two paths.
-	if n := strings.Count(text, ": syscall\n"); n != 4 {
-		t.Errorf("%d syscall instructions, want 4", n)
+	// Seven system calls: wake, wait, the posted one on two paths, and
+	// pidfd_getfd, mmap and close for a file mapping.
+	if n := strings.Count(text, ": syscall\n"); n != 7 {
+		t.Errorf("%d syscall instructions, want 7", n)
 	}
 }
 
@@ -744,13 +757,41 @@ const (
 
 // TestForkRoutines checks the routines after the common one: forkEntry
 // saves the callee-saved registers and the stack pointer at
-// transport.OffSaved and goes on to the common routine; forkChild
-// restores them from the same place and returns 0.
+// transport.OffSaved and goes on to the common routine; forkMap maps the
+// files the supervisor hands over until it refuses, then goes on to
+// forkChild, which restores the registers from the same place and
+// returns 0.
 func TestForkRoutines(t *testing.T) {
 	img := BuildAMD64()
 	common := stubTarget(t, img, 0, "cloudabi_sys_"+abi.Syscall(0).String())
 	if img.ForkChild != common+forkChild {
 		t.Errorf("Image.ForkChild is %#x, want %#x", img.ForkChild, common+forkChild)
+	}
+	if img.ForkMap != common+forkMap {
+		t.Errorf("Image.ForkMap is %#x, want %#x", img.ForkMap, common+forkMap)
+	}
+	post := func(i int) string { return fmt.Sprintf("%#x(%%rbx)", transport.OffPostArgs+8*i) }
+	fmap := []string{
+		fmt.Sprintf("mov %%fs:%#x,%%rbx", transport.FSMailboxPointer),
+		fmt.Sprintf("mov $%#x,%%eax", unix.SYS_PIDFD_GETFD),
+		"mov " + post(4) + ",%rdi",
+		"xor %esi,%esi",
+		"xor %edx,%edx",
+		"syscall",
+		"test %rax,%rax",
+		fmt.Sprintf("js %#x", common+forkChild),
+		"mov %rax,%r8",
+		fmt.Sprintf("mov $%#x,%%eax", unix.SYS_MMAP),
+		"mov " + post(0) + ",%rdi",
+		"mov " + post(1) + ",%rsi",
+		"mov " + post(2) + ",%rdx",
+		fmt.Sprintf("mov $%#x,%%r10d", unix.MAP_SHARED|unix.MAP_FIXED),
+		"mov " + post(3) + ",%r9",
+		"syscall",
+		fmt.Sprintf("mov $%#x,%%eax", unix.SYS_CLOSE),
+		"mov %r8,%rdi",
+		"syscall",
+		fmt.Sprintf("jmp %#x", common+forkMap+9),
 	}
 	regs := []string{"%rbx", "%rbp", "%r12", "%r13", "%r14", "%r15", "%rsp"}
 	entry := []string{fmt.Sprintf("mov %%fs:%#x,%%r11", transport.FSMailboxPointer)}
@@ -766,7 +807,8 @@ func TestForkRoutines(t *testing.T) {
 		start, end uint64
 		want       []string
 	}{
-		{"forkEntry", common + forkEntry, common + forkChild, entry},
+		{"forkEntry", common + forkEntry, common + forkMap, entry},
+		{"forkMap", common + forkMap, common + forkChild, fmap},
 		{"forkChild", common + forkChild, img.TextEnd, child},
 	} {
 		insns := disassemble(t, img, r.start, r.end)

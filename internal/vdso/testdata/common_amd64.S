@@ -75,6 +75,8 @@ common:
   cmp $56, %rax                             # SYS_clone?
   mov OFF_POST_ARGS+32(%r8), %r8
   je 7f
+  cmp $9, %rax                              # SYS_mmap: map a file
+  je 9f
   syscall
   mov %rbx, %r8
   mov OFF_SCRATCH(%r8), %rbx
@@ -97,6 +99,42 @@ common:
   pop %rdi
   pop %rsi
   jmp *%rax
+9:
+  # Map a file the supervisor hands over: the process holds no file, so
+  # it asks for it with pidfd_getfd(token), which the seccomp filter
+  # sends to the supervisor; the supervisor answers with the number of
+  # the descriptor it has just installed. PostArgs: address, length,
+  # protection, file offset, token.
+  mov $438, %eax                            # SYS_pidfd_getfd
+  mov OFF_POST_ARGS+32(%rbx), %rdi
+  xor %esi, %esi
+  xor %edx, %edx
+  syscall
+  test %rax, %rax
+  js 10f
+  mov %rax, %r8
+  mov $9, %eax                              # mmap(addr, len, prot,
+  mov OFF_POST_ARGS+0(%rbx), %rdi           #   MAP_SHARED|MAP_FIXED, fd, off)
+  mov OFF_POST_ARGS+8(%rbx), %rsi
+  mov OFF_POST_ARGS+16(%rbx), %rdx
+  mov $0x11, %r10d
+  mov OFF_POST_ARGS+24(%rbx), %r9
+  syscall
+  mov %rax, %r9
+  mov $3, %eax                              # close(fd)
+  mov %r8, %rdi
+  syscall
+  cmp $-4095, %r9
+  jae 10f
+  mov %rbx, %r8
+  mov OFF_SCRATCH(%r8), %rbx
+  jmp 6b
+10:
+  # No file, or the host refused the mapping: ENOMEM.
+  mov %rbx, %r8
+  mov OFF_SCRATCH(%r8), %rbx
+  mov $48, %eax
+  ret
 
 # proc_fork's stub jumps here instead of to common: the child process
 # resumes this thread from forkchild with the callee-saved registers and
@@ -111,6 +149,34 @@ forkentry:
   mov %r15, OFF_SAVED+40(%r11)
   mov %rsp, OFF_SAVED+48(%r11)
   jmp common
+
+# The entry point of a forked child that shares file mappings with its
+# parent: it maps each file the supervisor hands over (as above, with the
+# token in PostArgs and the supervisor filling in the other arguments
+# before each one) until the supervisor answers with an error, then
+# resumes as forkchild.
+forkmap:
+  mov %fs:FS_MAILBOX, %rbx
+11:
+  mov $438, %eax                            # SYS_pidfd_getfd
+  mov OFF_POST_ARGS+32(%rbx), %rdi
+  xor %esi, %esi
+  xor %edx, %edx
+  syscall
+  test %rax, %rax
+  js forkchild
+  mov %rax, %r8
+  mov $9, %eax                              # SYS_mmap
+  mov OFF_POST_ARGS+0(%rbx), %rdi
+  mov OFF_POST_ARGS+8(%rbx), %rsi
+  mov OFF_POST_ARGS+16(%rbx), %rdx
+  mov $0x11, %r10d                          # MAP_SHARED|MAP_FIXED
+  mov OFF_POST_ARGS+24(%rbx), %r9
+  syscall
+  mov $3, %eax                              # close(fd)
+  mov %r8, %rdi
+  syscall
+  jmp 11b
 
 # The entry point of a forked child: the sandbox stub has set the FS base
 # of the forking thread. Return from proc_fork with success; the

@@ -50,6 +50,10 @@
  *   spin                  loops forever without a call
  *   block_many            64 threads block in poll and on a lock; prints
  *                         "blocked" and waits forever
+ *   thread_bomb           thread_create until it fails; prints "threads N"
+ *                         and "errno E"
+ *   clone_bomb            the same with raw clones the supervisor never
+ *                         sees
  */
 #include <argdata.h>
 #include <cloudabi_sdk.h>
@@ -98,6 +102,49 @@ static long raw6(long nr, long a0, long a1, long a2, long a3, long a4, long a5) 
                    : "a"(nr), "D"(a0), "S"(a1), "d"(a2), "r"(r10), "r"(r8), "r"(r9)
                    : "rcx", "r11", "memory");
   return ret;
+}
+
+/* A thread bomb that bypasses thread_create: raw clones with the one set of
+ * flags the filter allows, each thread parked in FUTEX_WAIT without a stack
+ * or thread area, until the host refuses. Reports how many it got and the
+ * error that stopped it. */
+#define THREAD_CLONE_FLAGS 0x3d0f00UL /* ThreadCloneFlags in seccomp.go */
+static volatile uint32_t bomb_tids[8192];
+static volatile int bomb_word;
+
+static long raw_clone_parked(volatile uint32_t *tid) {
+  register long r10 __asm__("r10") = (long)tid;
+  register long r8 __asm__("r8") = 0;
+  register long r9 __asm__("r9") = (long)&bomb_word;
+  long ret;
+  __asm__ volatile("syscall\n\t"
+                   "test %%rax, %%rax\n\t"
+                   "jnz 1f\n\t"
+                   "2: mov $202, %%eax\n\t" /* futex(&bomb_word, FUTEX_WAIT, 0, NULL) */
+                   "mov %%r9, %%rdi\n\t"
+                   "xor %%esi, %%esi\n\t"
+                   "xor %%edx, %%edx\n\t"
+                   "xor %%r10d, %%r10d\n\t"
+                   "syscall\n\t"
+                   "jmp 2b\n\t"
+                   "1:"
+                   : "=a"(ret), "+r"(r10), "+r"(r8)
+                   : "a"(56L), "D"(THREAD_CLONE_FLAGS), "S"(0L), "d"((long)tid), "r"(r9)
+                   : "rcx", "r11", "memory");
+  return ret;
+}
+
+static void clone_bomb(void) {
+  uint64_t n = 0;
+  long r = 0;
+  while (n < sizeof(bomb_tids) / sizeof(bomb_tids[0])) {
+    r = raw_clone_parked(&bomb_tids[n]);
+    if (r < 0)
+      break;
+    n++;
+  }
+  put_u("threads", n);
+  put_u("errno", (uint64_t)-r);
 }
 
 static uint64_t rng = 0x9e3779b97f4a7c15ULL;
@@ -546,6 +593,18 @@ static void block_many(void) {
   sleep_ms(1000000000);
 }
 
+/* A thread bomb through thread_create: blocked threads until it fails. */
+static void thread_bomb(void) {
+  sdk_mutex_lock(&held);
+  sdk_thread_t t;
+  uint64_t n = 0;
+  int e;
+  while ((e = sdk_thread_create_sized(&t, blocker, (void *)n, 16384, 16384)) == 0)
+    n++;
+  put_u("threads", n);
+  put_u("errno", (uint64_t)e);
+}
+
 void program_main(const argdata_t *ad) {
   argdata_t v;
   int fd;
@@ -610,6 +669,10 @@ void program_main(const argdata_t *ad) {
     cloudabi_iovec_t iov = {.buf = &c, .buf_len = 1};
     size_t got;
     cloudabi_sys_fd_read(in, &iov, 1, &got); /* until the test closes `in` */
+  } else if (strcmp(mode, "thread_bomb") == 0) {
+    thread_bomb();
+  } else if (strcmp(mode, "clone_bomb") == 0) {
+    clone_bomb();
   } else if (strcmp(mode, "spin") == 0) {
     for (;;)
       __asm__ volatile("" ::: "memory");

@@ -1,0 +1,177 @@
+package sandbox
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"sync"
+	"syscall"
+	"time"
+)
+
+// Level says how a sandbox process is confined besides what every sandbox
+// has: the seccomp filter, Landlock (where the host kernel has it),
+// no_new_privs, no file descriptors, and its resource limits.
+type Level int
+
+const (
+	// UserNamespaces: the process has user, mount, network, IPC and UTS
+	// namespaces of its own. It is root in its user namespace
+	// but holds no capability there, and outside it is nobody (for a
+	// root supervisor) or the supervisor's own user.
+	UserNamespaces Level = iota
+	// RootNamespaces: a root supervisor on a host without user
+	// namespaces. The process has mount, network, IPC and UTS
+	// namespaces of its own and runs as nobody.
+	RootNamespaces
+	// NoNamespaces: an unprivileged supervisor on a host without user
+	// namespaces. The process runs as the supervisor's user in the
+	// supervisor's namespaces.
+	NoNamespaces
+)
+
+func (l Level) String() string {
+	switch l {
+	case UserNamespaces:
+		return "user, mount, network, IPC and UTS namespaces"
+	case RootNamespaces:
+		return "mount, network, IPC and UTS namespaces as nobody (no user namespace)"
+	case NoNamespaces:
+		return "no namespaces"
+	}
+	return fmt.Sprintf("Level(%d)", int(l))
+}
+
+// nobody is the host user and group of a root supervisor's sandboxes:
+// nobody and nogroup on Debian and most other systems.
+const nobody = 65534
+
+var (
+	isolationOnce   sync.Once
+	isolationLevel  Level
+	isolationReason error
+)
+
+// Isolation reports the level every sandbox of this supervisor gets, and,
+// below UserNamespaces, why user namespaces cannot be used. It is found
+// once, by starting a probe process exactly as sandboxes are started, so
+// that whatever stops the host from creating the namespaces (a sysctl, a
+// security module, a binary other users may not execute) shows up.
+func Isolation() (Level, error) {
+	isolationOnce.Do(func() {
+		err := probe(UserNamespaces)
+		if err == nil {
+			isolationLevel = UserNamespaces
+			return
+		}
+		isolationReason = fmt.Errorf("user namespaces are not available: %w", explainProbe(err))
+		isolationLevel = NoNamespaces
+		if os.Geteuid() == 0 {
+			if err := probe(RootNamespaces); err == nil {
+				isolationLevel = RootNamespaces
+			} else {
+				isolationReason = fmt.Errorf("%w; nor other namespaces: %v", isolationReason, err)
+			}
+		}
+	})
+	return isolationLevel, isolationReason
+}
+
+// probe starts and waits for a process that ends as soon as the stub runs.
+func probe(l Level) error {
+	exe, err := executable()
+	if err != nil {
+		return err
+	}
+	cmd := &exec.Cmd{
+		Path:        fmt.Sprintf("/proc/self/fd/%d", 3),
+		Args:        []string{"cloudabi-sandbox-probe"},
+		Env:         []string{"_CLOUDABI_SANDBOX=probe"},
+		ExtraFiles:  []*os.File{exe},
+		SysProcAttr: sysProcAttr(l),
+	}
+	done := make(chan error, 1)
+	if err := cmd.Start(); err != nil {
+		return err
+	}
+	go func() { done <- cmd.Wait() }()
+	select {
+	case err := <-done:
+		return err
+	case <-time.After(startTimeout):
+		cmd.Process.Kill()
+		<-done
+		return fmt.Errorf("probe process did not end in %v", startTimeout)
+	}
+}
+
+// explainProbe adds the likely cause to a probe's failure.
+func explainProbe(err error) error {
+	var errno syscall.Errno
+	if !errors.As(err, &errno) {
+		return err
+	}
+	switch errno {
+	case syscall.ENOSPC, syscall.EUSERS:
+		return fmt.Errorf("%w (the limit /proc/sys/user/max_user_namespaces is reached or 0)", err)
+	case syscall.EPERM:
+		return fmt.Errorf("%w (the host forbids them to this user: a sysctl such as kernel.unprivileged_userns_clone, a security module, or a seccomp policy)", err)
+	case syscall.EACCES:
+		if exe, err := os.Executable(); err == nil {
+			return fmt.Errorf("%w (a sandbox, nobody to the host, may not execute %s)", err, exe)
+		}
+	}
+	return err
+}
+
+// sysProcAttr gives the attributes a sandbox process starts with at level
+// l. The process dies with the supervisor.
+func sysProcAttr(l Level) *syscall.SysProcAttr {
+	// No pid namespace: its first process, which the sandbox would be,
+	// ignores every signal it has no handler for unless it comes from the
+	// kernel as SIGKILL or SIGSTOP, and CloudABI's default actions
+	// (proc_raise, RLIMIT_CPU's SIGXCPU, SIGPIPE) depend on such
+	// signals. A guest has no system call that names another process.
+	const otherNamespaces = syscall.CLONE_NEWNS | syscall.CLONE_NEWNET | syscall.CLONE_NEWIPC | syscall.CLONE_NEWUTS
+	attr := &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	switch l {
+	case UserNamespaces:
+		uid, gid := os.Getuid(), os.Getgid()
+		if uid == 0 {
+			uid, gid = nobody, nobody
+		}
+		attr.Cloneflags = syscall.CLONE_NEWUSER | otherNamespaces
+		attr.UidMappings = []syscall.SysProcIDMap{{ContainerID: 0, HostID: uid, Size: 1}}
+		attr.GidMappings = []syscall.SysProcIDMap{{ContainerID: 0, HostID: gid, Size: 1}}
+		// Become the namespace's root, the one mapped user: a root
+		// supervisor's child would otherwise keep the host's root
+		// user, which the namespace does not map.
+		attr.Credential = &syscall.Credential{Uid: 0, Gid: 0, NoSetGroups: true}
+	case RootNamespaces:
+		attr.Cloneflags = otherNamespaces
+	}
+	return attr
+}
+
+var (
+	exeOnce sync.Once
+	exeFile *os.File
+	exeErr  error
+)
+
+// executable is the running binary, open for the life of the supervisor.
+// Sandboxes execute it through /proc/self/fd: a process that is already
+// nobody in its user namespace when it executes could not reach the
+// binary by its path if a directory on the way is closed to other users
+// (the binary itself must still be executable by them). It also keeps
+// working if the file is replaced or removed.
+func executable() (*os.File, error) {
+	exeOnce.Do(func() {
+		exeFile, exeErr = os.Open("/proc/self/exe")
+		if exeErr != nil {
+			exeErr = fmt.Errorf("sandbox: opening the running binary: %w", exeErr)
+		}
+	})
+	return exeFile, exeErr
+}
