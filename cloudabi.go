@@ -355,7 +355,7 @@ func accessRights(a config.Access) (base, inheriting abi.Rights) {
 
 // Isolation describes how this host confines programs beyond what it always
 // does (the seccomp filter, Landlock where the kernel has it, no_new_privs,
-// resource limits): normally user, mount, network, IPC and UTS namespaces
+// resource limits): normally user, pid, mount, network, IPC and UTS namespaces
 // of their own. If the host does not allow user namespaces
 // (or, for a root supervisor, namespaces at all), programs still run, with
 // less isolation, and the error says why; cloudabi-run prints it as a

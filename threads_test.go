@@ -243,13 +243,20 @@ func procStatus(pid, field string) uint64 {
 	return 0
 }
 
-// childPids lists the test process's child processes (the sandboxes).
+// childPids lists the test process's descendants: the sandboxes, which
+// are the children of their pid namespaces' init processes where there
+// are pid namespaces.
 func childPids() []string {
 	var pids []string
-	tasks, _ := filepath.Glob("/proc/self/task/*/children")
-	for _, task := range tasks {
-		b, _ := os.ReadFile(task)
-		pids = append(pids, strings.Fields(string(b))...)
+	queue := []string{"self"}
+	for len(queue) > 0 {
+		tasks, _ := filepath.Glob("/proc/" + queue[0] + "/task/*/children")
+		queue = queue[1:]
+		for _, task := range tasks {
+			b, _ := os.ReadFile(task)
+			pids = append(pids, strings.Fields(string(b))...)
+			queue = append(queue, strings.Fields(string(b))...)
+		}
 	}
 	return pids
 }

@@ -117,12 +117,32 @@ func TestSandboxIsolation(t *testing.T) {
 	var namespaces []string
 	switch level {
 	case sandbox.UserNamespaces:
-		namespaces = []string{"user", "mnt", "net", "ipc", "uts"}
+		namespaces = []string{"user", "pid", "mnt", "net", "ipc", "uts"}
 		if status["CapBnd"] != "0000000000000000" {
 			t.Errorf("sandbox CapBnd: %q, want none", status["CapBnd"])
 		}
 	case sandbox.RootNamespaces:
-		namespaces = []string{"mnt", "net", "ipc", "uts"}
+		namespaces = []string{"pid", "mnt", "net", "ipc", "uts"}
+	}
+	if level != sandbox.NoNamespaces {
+		// The sandbox is the child of its pid namespace's init, which
+		// holds nothing and is filtered too.
+		if f := strings.Fields(status["NSpid"]); len(f) != 2 || f[1] != "2" {
+			t.Errorf("sandbox NSpid %q, want pid 2 in a namespace of its own", status["NSpid"])
+		}
+		initProc := "/proc/" + status["PPid"]
+		initStatus := readProcFields(t, initProc+"/status")
+		if f := strings.Fields(initStatus["NSpid"]); len(f) != 2 || f[1] != "1" {
+			t.Errorf("the sandbox's parent has NSpid %q, want the namespace's init", initStatus["NSpid"])
+		}
+		for field, want := range map[string]string{"CapEff": "0000000000000000", "NoNewPrivs": "1", "Seccomp": "2"} {
+			if got := initStatus[field]; got != want {
+				t.Errorf("init %s: %q, want %q", field, got, want)
+			}
+		}
+		if fds, err := os.ReadDir(initProc + "/fd"); err != nil || len(fds) != 0 {
+			t.Errorf("init holds %d fds (%v), want none", len(fds), err)
+		}
 	}
 	for _, ns := range namespaces {
 		mine, err1 := os.Readlink("/proc/self/ns/" + ns)

@@ -37,7 +37,11 @@ func (t *thread) linuxClock(id abi.Clockid) (int32, abi.Errno) {
 // read the thread CPU-time clocks of its own threads, so the supervisor
 // reads the scheduler's nanosecond counter instead.
 func (t *thread) threadCPUTime() (uint64, abi.Errno) {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/task/%d/schedstat", t.proc.sb.Pid(), t.linuxTid()))
+	tid, err := t.hostTid()
+	if err != nil {
+		return 0, abi.EINVAL
+	}
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/task/%d/schedstat", t.proc.sb.Pid(), tid))
 	if err != nil {
 		return 0, abi.EINVAL
 	}

@@ -32,6 +32,9 @@ const (
 	bootOffMaxTasks = 72
 	bootOffCPUSecs  = 80
 	bootOffLandlock = 88
+	bootOffAttached = 96
+	bootOffExited   = 100
+	bootOffWaitStat = 104
 	bootOffProt     = 128
 	bootOffFilter   = bootOffProt + bootMaxProt*24
 

@@ -30,7 +30,12 @@ struct cloudabi_boot {
 	uint64_t cpu_seconds;   // 80: RLIMIT_CPU, 0 for none
 	uint32_t landlock_abi;  // 88: out: the Landlock ABI applied, 0 for none
 	uint32_t reserved0;     // 92
-	uint64_t reserved[4];   // 96
+	// With a pid namespace (see stub.c's run_init):
+	uint32_t attached;      // 96: set by the supervisor once it holds the sandbox process
+	uint32_t exited;        // 100: set by the init process once the sandbox process has ended
+	uint32_t wait_status;   // 104: the sandbox process's wait status, when exited is set
+	uint32_t reserved1;     // 108
+	uint64_t reserved[2];   // 112
 	struct {
 		uint64_t addr, len, prot;
 	} prot[CLOUDABI_BOOT_MAX_PROT]; // 128
@@ -47,6 +52,9 @@ _Static_assert(__builtin_offsetof(struct cloudabi_boot, nfilter) == 64, "boot bl
 _Static_assert(__builtin_offsetof(struct cloudabi_boot, max_tasks) == 72, "boot block layout");
 _Static_assert(__builtin_offsetof(struct cloudabi_boot, cpu_seconds) == 80, "boot block layout");
 _Static_assert(__builtin_offsetof(struct cloudabi_boot, landlock_abi) == 88, "boot block layout");
+_Static_assert(__builtin_offsetof(struct cloudabi_boot, attached) == 96, "boot block layout");
+_Static_assert(__builtin_offsetof(struct cloudabi_boot, exited) == 100, "boot block layout");
+_Static_assert(__builtin_offsetof(struct cloudabi_boot, wait_status) == 104, "boot block layout");
 _Static_assert(__builtin_offsetof(struct cloudabi_boot, prot) == 128, "boot block layout");
 
 #endif

@@ -16,13 +16,13 @@ import (
 type Level int
 
 const (
-	// UserNamespaces: the process has user, mount, network, IPC and UTS
-	// namespaces of its own. It is root in its user namespace
+	// UserNamespaces: the process has user, pid, mount, network, IPC
+	// and UTS namespaces of its own. It is root in its user namespace
 	// but holds no capability there, and outside it is nobody (for a
 	// root supervisor) or the supervisor's own user.
 	UserNamespaces Level = iota
 	// RootNamespaces: a root supervisor on a host without user
-	// namespaces. The process has mount, network, IPC and UTS
+	// namespaces. The process has pid, mount, network, IPC and UTS
 	// namespaces of its own and runs as nobody.
 	RootNamespaces
 	// NoNamespaces: an unprivileged supervisor on a host without user
@@ -34,9 +34,9 @@ const (
 func (l Level) String() string {
 	switch l {
 	case UserNamespaces:
-		return "user, mount, network, IPC and UTS namespaces"
+		return "user, pid, mount, network, IPC and UTS namespaces"
 	case RootNamespaces:
-		return "mount, network, IPC and UTS namespaces as nobody (no user namespace)"
+		return "pid, mount, network, IPC and UTS namespaces as nobody (no user namespace)"
 	case NoNamespaces:
 		return "no namespaces"
 	}
@@ -128,12 +128,10 @@ func explainProbe(err error) error {
 // sysProcAttr gives the attributes a sandbox process starts with at level
 // l. The process dies with the supervisor.
 func sysProcAttr(l Level) *syscall.SysProcAttr {
-	// No pid namespace: its first process, which the sandbox would be,
-	// ignores every signal it has no handler for unless it comes from the
-	// kernel as SIGKILL or SIGSTOP, and CloudABI's default actions
-	// (proc_raise, RLIMIT_CPU's SIGXCPU, SIGPIPE) depend on such
-	// signals. A guest has no system call that names another process.
-	const otherNamespaces = syscall.CLONE_NEWNS | syscall.CLONE_NEWNET | syscall.CLONE_NEWIPC | syscall.CLONE_NEWUTS
+	// The first process of the pid namespace becomes its init and starts
+	// the sandbox process as its child (run_init in stub.c).
+	const otherNamespaces = syscall.CLONE_NEWPID | syscall.CLONE_NEWNS | syscall.CLONE_NEWNET |
+		syscall.CLONE_NEWIPC | syscall.CLONE_NEWUTS
 	attr := &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	switch l {
 	case UserNamespaces:

@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -23,11 +24,19 @@ import (
 const startTimeout = 10 * time.Second
 
 // Process is a running sandbox process.
+//
+// With a pid namespace, the process the supervisor starts (cmd) becomes
+// the namespace's init and the sandbox process is its only child (see
+// run_init in stub.c): then the guest's pid and pidfd are the child's.
 type Process struct {
 	mem   *memory.Memory
 	cmd   *exec.Cmd
 	pidMu sync.Mutex
-	pidfd int // -1 once reaped
+	pidfd int // cmd's; -1 once reaped
+
+	pidNamespace bool
+	guestPid     int // the sandbox process's host pid, once known
+	guestPidfd   int // its pidfd with a pid namespace; -1 before and after
 
 	done      chan struct{}
 	status    syscall.WaitStatus
@@ -119,7 +128,8 @@ func Start(mem *memory.Memory, e Entry, lim Limits) (*Process, error) {
 	if err != nil {
 		return nil, fmt.Errorf("sandbox: starting process: %w", err)
 	}
-	p := &Process{mem: mem, cmd: cmd, pidfd: pidfd, done: make(chan struct{})}
+	p := &Process{mem: mem, cmd: cmd, pidfd: pidfd, done: make(chan struct{}),
+		pidNamespace: attr.Cloneflags&syscall.CLONE_NEWPID != 0, guestPid: cmd.Process.Pid, guestPidfd: -1}
 	p.offers.adopt(mem) // before the listener runs: see OfferAtStart
 	diag := make(chan string, 1)
 	go func() {
@@ -148,11 +158,16 @@ func (p *Process) awaitBoot() error {
 	for {
 		switch atomic.LoadUint32(status) {
 		case bootReady:
+			if p.pidNamespace {
+				if err := p.attach(); err != nil {
+					return err
+				}
+			}
 			nfd := int(*(*uint32)(unsafe.Pointer(&b[bootOffNotifyFD])))
 			p.pidMu.Lock()
 			fd, err := -1, error(os.ErrProcessDone)
-			if p.pidfd >= 0 {
-				fd, err = unix.PidfdGetfd(p.pidfd, nfd, 0)
+			if pidfd := p.guestPidfdLocked(); pidfd >= 0 {
+				fd, err = unix.PidfdGetfd(pidfd, nfd, 0)
 			}
 			p.pidMu.Unlock()
 			if err == os.ErrProcessDone {
@@ -181,6 +196,45 @@ func (p *Process) awaitBoot() error {
 		}
 		futex.Wait(status, bootStarting, 5*time.Millisecond)
 	}
+}
+
+// attach finds the sandbox process, the only child of the pid
+// namespace's init, and takes a pidfd of it; then it lets init reap the
+// child when it ends. Until then the child's pid cannot be reused, so
+// the pid read from /proc names it.
+func (p *Process) attach() error {
+	initPid := p.cmd.Process.Pid
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/task/%d/children", initPid, initPid))
+	if err != nil {
+		return fmt.Errorf("sandbox: finding the sandbox process: %w", err)
+	}
+	f := strings.Fields(string(b))
+	if len(f) != 1 {
+		return fmt.Errorf("sandbox: the pid namespace's init has %d children, want 1", len(f))
+	}
+	pid, err := strconv.Atoi(f[0])
+	if err != nil {
+		return fmt.Errorf("sandbox: finding the sandbox process: %w", err)
+	}
+	pidfd, err := unix.PidfdOpen(pid, 0)
+	if err != nil {
+		return fmt.Errorf("sandbox: opening the sandbox process: %w", err)
+	}
+	p.pidMu.Lock()
+	p.guestPid, p.guestPidfd = pid, pidfd
+	p.pidMu.Unlock()
+	attached := (*uint32)(unsafe.Pointer(&p.mem.Raw(p.mem.Base(), BootSize)[bootOffAttached]))
+	atomic.StoreUint32(attached, 1)
+	futex.Wake(attached, 1)
+	return nil
+}
+
+// guestPidfdLocked is the sandbox process's pidfd, or -1; p.pidMu is held.
+func (p *Process) guestPidfdLocked() int {
+	if p.pidNamespace || p.pidfd < 0 {
+		return p.guestPidfd
+	}
+	return p.pidfd
 }
 
 // seccompNotif is struct seccomp_notif.
@@ -244,9 +298,21 @@ func (p *Process) reap() {
 	if ws, ok := p.cmd.ProcessState.Sys().(syscall.WaitStatus); ok {
 		p.status = ws
 	}
+	if p.pidNamespace {
+		// How the sandbox process ended, as init saw it; if init was
+		// killed first (Kill), the namespace's processes got SIGKILL.
+		b := p.mem.Raw(p.mem.Base(), BootSize)
+		if atomic.LoadUint32((*uint32)(unsafe.Pointer(&b[bootOffExited]))) != 0 {
+			p.status = syscall.WaitStatus(atomic.LoadUint32((*uint32)(unsafe.Pointer(&b[bootOffWaitStat]))))
+		}
+	}
 	p.pidMu.Lock()
 	unix.Close(p.pidfd)
 	p.pidfd = -1
+	if p.guestPidfd >= 0 {
+		unix.Close(p.guestPidfd)
+		p.guestPidfd = -1
+	}
 	p.pidMu.Unlock()
 	p.offers.close()
 	close(p.done)
@@ -258,7 +324,12 @@ func (p *Process) reap() {
 // goroutines, such as the ones serving this sandbox's first calls, would
 // wait for it. If anything fails, cmd.Wait blocks instead.
 func (p *Process) awaitExit() {
-	fd, err := p.DupPidfd()
+	p.pidMu.Lock()
+	fd, err := -1, error(os.ErrProcessDone)
+	if p.pidfd >= 0 {
+		fd, err = unix.FcntlInt(uintptr(p.pidfd), unix.F_DUPFD_CLOEXEC, 0)
+	}
+	p.pidMu.Unlock()
 	if err != nil {
 		return
 	}
@@ -279,27 +350,68 @@ func (p *Process) awaitExit() {
 	})
 }
 
-// DupPidfd returns a new pidfd for the process, to stand for it as a
-// file descriptor, or an error once it has been reaped.
+// DupPidfd returns a new pidfd for the sandbox process, to stand for it
+// as a file descriptor, or an error once it has been reaped.
 func (p *Process) DupPidfd() (int, error) {
 	p.pidMu.Lock()
 	defer p.pidMu.Unlock()
-	if p.pidfd < 0 {
+	pidfd := p.guestPidfdLocked()
+	if pidfd < 0 {
 		return -1, os.ErrProcessDone
 	}
-	return unix.FcntlInt(uintptr(p.pidfd), unix.F_DUPFD_CLOEXEC, 0)
+	return unix.FcntlInt(uintptr(pidfd), unix.F_DUPFD_CLOEXEC, 0)
 }
 
 // LandlockABI is the version of Landlock's interface the process is
 // restricted with, or 0 if the host kernel has none.
 func (p *Process) LandlockABI() int { return p.landlock }
 
-// Pid is the Linux process id of the sandbox.
-func (p *Process) Pid() int { return p.cmd.Process.Pid }
+// Pid is the Linux process id of the sandbox process.
+func (p *Process) Pid() int {
+	p.pidMu.Lock()
+	defer p.pidMu.Unlock()
+	return p.guestPid
+}
+
+// HostTid translates the id of one of the sandbox process's threads, as the
+// process itself sees it, into the host's. With a pid namespace the two
+// differ; the kernel lists both in each thread's NSpid.
+func (p *Process) HostTid(tid int) (int, error) {
+	if !p.pidNamespace {
+		return tid, nil
+	}
+	pid := p.Pid()
+	tasks, err := os.ReadDir(fmt.Sprintf("/proc/%d/task", pid))
+	if err != nil {
+		return 0, err
+	}
+	want := strconv.Itoa(tid)
+	for _, task := range tasks {
+		b, err := os.ReadFile(fmt.Sprintf("/proc/%d/task/%s/status", pid, task.Name()))
+		if err != nil {
+			continue
+		}
+		for _, line := range strings.Split(string(b), "\n") {
+			if f := strings.Fields(strings.TrimPrefix(line, "NSpid:")); strings.HasPrefix(line, "NSpid:") && len(f) == 2 && f[1] == want {
+				return strconv.Atoi(f[0])
+			}
+		}
+	}
+	return 0, fmt.Errorf("sandbox: no thread %d in process %d", tid, pid)
+}
 
 // Kill ends the process at once. It is safe to call at any time, and more
-// than once.
-func (p *Process) Kill() { p.Signal(unix.SIGKILL) }
+// than once. With a pid namespace, killing its init ends every process in
+// it.
+func (p *Process) Kill() {
+	select {
+	case <-p.done:
+		return
+	default:
+	}
+	p.cmd.Process.Signal(unix.SIGKILL)
+	p.Signal(unix.SIGKILL)
+}
 
 // Signal delivers a Linux signal to the sandbox process, unless it has
 // already been reaped.
@@ -309,7 +421,15 @@ func (p *Process) Signal(sig unix.Signal) error {
 		return os.ErrProcessDone
 	default:
 	}
-	return p.cmd.Process.Signal(sig)
+	if !p.pidNamespace {
+		return p.cmd.Process.Signal(sig)
+	}
+	p.pidMu.Lock()
+	defer p.pidMu.Unlock()
+	if p.guestPidfd < 0 {
+		return os.ErrProcessDone
+	}
+	return unix.PidfdSendSignal(p.guestPidfd, sig, nil, 0)
 }
 
 // Done is closed once the process has exited and been reaped.

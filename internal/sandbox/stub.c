@@ -25,6 +25,7 @@
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
+#include <sys/wait.h>
 #include <grp.h>
 #include <sched.h>
 #include <unistd.h>
@@ -130,6 +131,59 @@ static int restrict_with_landlock(void) {
 	return r == 0 ? (int)abi : -1;
 }
 
+// The filter of the init process: the calls run_init makes, nothing else.
+static int install_init_filter(void) {
+	struct sock_filter filter[] = {
+		BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, arch)),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 0xc000003e /* AUDIT_ARCH_X86_64 */, 1, 0),
+		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_KILL_PROCESS),
+		BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_waitid, 4, 0),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_futex, 3, 0),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_exit_group, 2, 0),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_exit, 1, 0),
+		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_KILL_PROCESS),
+		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+	};
+	struct sock_fprog prog = {.len = sizeof(filter) / sizeof(filter[0]), .filter = filter};
+	return (int)syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &prog);
+}
+
+// run_init is the first process of the sandbox's pid namespace, whose
+// child, the sandbox process, runs the guest. The first process of a pid
+// namespace ignores every signal it has no handler for (but SIGKILL and
+// SIGSTOP from outside), which would break the default actions CloudABI
+// signals need; its child has no such exemption. The init process holds
+// nothing, may make four system calls, and reports how its child ended
+// in the boot block, where the supervisor reads it.
+//
+// It does not reap the child before the supervisor holds a pidfd of it
+// (attached): until then the child's pid stays taken, so the pid the
+// supervisor found cannot name another process.
+static void run_init(volatile struct cloudabi_boot *b, pid_t child) {
+	if (syscall(SYS_close_range, 0, ~0U, 0) != 0) _exit(STUB_EXIT_FAILED);
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) _exit(STUB_EXIT_FAILED);
+	if (restrict_with_landlock() < 0) _exit(STUB_EXIT_FAILED);
+	if (install_init_filter() != 0) _exit(STUB_EXIT_FAILED);
+	siginfo_t si;
+	for (;;) {
+		memset(&si, 0, sizeof(si));
+		if (syscall(SYS_waitid, P_PID, child, &si, WEXITED | WNOWAIT, NULL) == 0) break;
+		if (errno != EINTR) _exit(STUB_EXIT_FAILED);
+	}
+	// As the wait status waitpid would give.
+	uint32_t status = si.si_code == CLD_EXITED ? ((uint32_t)si.si_status & 0xff) << 8
+	                                           : ((uint32_t)si.si_status & 0x7f) | (si.si_code == CLD_DUMPED ? 0x80 : 0);
+	b->wait_status = status;
+	__atomic_store_n(&b->exited, 1, __ATOMIC_RELEASE);
+	// A child that ended before it was ready is never attached.
+	while (__atomic_load_n(&b->status, __ATOMIC_ACQUIRE) == CLOUDABI_BOOT_READY &&
+	       __atomic_load_n(&b->attached, __ATOMIC_ACQUIRE) == 0) {
+		syscall(SYS_futex, &b->attached, FUTEX_WAIT, 0, NULL, NULL, 0);
+	}
+	_exit(0);
+}
+
 void cloudabi_sandbox_stub(void) {
 	const char *env = getenv("_CLOUDABI_SANDBOX");
 	if (env == NULL) return;
@@ -151,8 +205,8 @@ void cloudabi_sandbox_stub(void) {
 	}
 
 	// Defence in depth (see isolation.go): where the host allows, the
-	// supervisor started this process in user, mount, network, IPC and
-	// host-name namespaces of its own, as root of the user namespace,
+	// supervisor started this process in user, pid, mount, network, IPC
+	// and host-name namespaces of its own, as root of the user namespace,
 	// which gives it every capability there and none outside. Nothing
 	// from here on needs one, so they all go. A root supervisor without
 	// user namespaces created the other namespaces; the process leaves
@@ -171,8 +225,13 @@ void cloudabi_sandbox_stub(void) {
 	// Die with the supervisor (after the change of user, which clears the
 	// setting). The check after prctl closes the race with a supervisor
 	// that died before it.
+	// In a pid namespace of its own the process cannot see its parent
+	// (getppid returns 0), so it asks the diagnostics pipe instead: with
+	// the supervisor, its only reader, gone, a write fails (or SIGPIPE
+	// ends the process). The supervisor ignores the blank line.
 	if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0) stub_fail("PR_SET_PDEATHSIG");
-	if (getppid() != parent) _exit(STUB_EXIT_FAILED);
+	pid_t ppid = getppid();
+	if (ppid == 0 ? write(2, "\n", 1) != 1 : ppid != parent) _exit(STUB_EXIT_FAILED);
 
 	// Signals the guest raises get their default action, as on a fresh
 	// CloudABI process: nothing the supervisor ignored or blocked leaks
@@ -193,6 +252,16 @@ void cloudabi_sandbox_stub(void) {
 
 	volatile struct cloudabi_boot *b = p;
 	if (b->magic != CLOUDABI_BOOT_MAGIC) { errno = EINVAL; stub_fail("boot block"); }
+
+	// The first process of a pid namespace becomes its init (see
+	// run_init); the sandbox is its child, which dies with it.
+	if (getpid() == 1) {
+		pid_t child = fork();
+		if (child < 0) stub_fail("fork");
+		if (child > 0) run_init(b, child);
+		if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0) stub_fail("PR_SET_PDEATHSIG");
+		if (getppid() != 1) _exit(STUB_EXIT_FAILED);
+	}
 	uint64_t entry = b->entry, sp = b->sp, auxv = b->auxv, fsbase = b->fsbase;
 	uint64_t nprot = b->nprot, nfilter = b->nfilter;
 	uint64_t max_tasks = b->max_tasks, cpu_seconds = b->cpu_seconds;

@@ -12,6 +12,9 @@
  *   clock_monotonic  CLOCK_MONOTONIC is non-zero and increases
  *   clock_realtime   CLOCK_REALTIME is after 2020-01-01
  *   clock_res_get    CLOCK_MONOTONIC resolution is in (0, 1s]
+ *   cpu_clocks       the process and thread CPU-time clocks advance while
+ *                    the main thread and a second thread compute, and a
+ *                    thread's clock counts only its own time
  *   random_get       two 32-byte random_get results differ
  *   fd_stat_get      fd_stat_get(out) succeeds and grants FD_WRITE
  *   mem_map          anonymous mapping: write/read two pages,
@@ -26,6 +29,7 @@
  */
 #include <argdata.h>
 #include <cloudabi_sdk.h>
+#include <cloudabi_threads.h>
 #include <program.h>
 
 extern __thread void *__safestack_unsafe_stack_ptr;
@@ -85,6 +89,51 @@ static bool check_clock_res_get(void) {
   cloudabi_timestamp_t res;
   return cloudabi_sys_clock_res_get(CLOUDABI_CLOCK_MONOTONIC, &res) == 0 &&
          res > 0 && res <= 1000000000ULL;
+}
+
+/* ---- CPU-time clocks ---- */
+
+static cloudabi_timestamp_t cpu_now(cloudabi_clockid_t id) {
+  cloudabi_timestamp_t t = 0;
+  if (cloudabi_sys_clock_time_get(id, 1, &t) != 0)
+    return 0;
+  return t;
+}
+
+/* Computes until the thread's CPU-time clock has advanced by 20 ms. */
+static bool spin_cpu(void) {
+  cloudabi_timestamp_t start = cpu_now(CLOUDABI_CLOCK_THREAD_CPUTIME_ID);
+  if (start == 0)
+    return false;
+  for (int i = 0; i < 1000000000; i++) {
+    if ((i & 0xffff) == 0 && cpu_now(CLOUDABI_CLOCK_THREAD_CPUTIME_ID) >= start + 20000000)
+      return true;
+  }
+  return false;
+}
+
+static bool thread_cpu_ok;
+static cloudabi_timestamp_t thread_cpu_spent;
+
+static void cpu_thread(void *arg) {
+  (void)arg;
+  cloudabi_timestamp_t start = cpu_now(CLOUDABI_CLOCK_THREAD_CPUTIME_ID);
+  thread_cpu_ok = spin_cpu();
+  thread_cpu_spent = cpu_now(CLOUDABI_CLOCK_THREAD_CPUTIME_ID) - start;
+}
+
+static bool check_cpu_clocks(void) {
+  cloudabi_timestamp_t process = cpu_now(CLOUDABI_CLOCK_PROCESS_CPUTIME_ID);
+  bool ok = process != 0 && spin_cpu();
+  cloudabi_timestamp_t main_before = cpu_now(CLOUDABI_CLOCK_THREAD_CPUTIME_ID);
+  sdk_thread_t t;
+  ok = ok && sdk_thread_create(&t, cpu_thread, NULL) == 0 && sdk_thread_join(t) == 0;
+  cloudabi_timestamp_t main_after = cpu_now(CLOUDABI_CLOCK_THREAD_CPUTIME_ID);
+  /* The second thread's 20 ms are its own: the main thread, waiting in
+     thread_join, spent far less; both count for the process. */
+  ok = ok && thread_cpu_ok && thread_cpu_spent >= 20000000 &&
+       main_after - main_before < thread_cpu_spent / 2;
+  return ok && cpu_now(CLOUDABI_CLOCK_PROCESS_CPUTIME_ID) >= process + 40000000;
 }
 
 /* ---- random ---- */
@@ -295,6 +344,7 @@ void program_main(const argdata_t *ad) {
   report("clock_monotonic", check_clock_monotonic());
   report("clock_realtime", check_clock_realtime());
   report("clock_res_get", check_clock_res_get());
+  report("cpu_clocks", check_cpu_clocks());
   report("random_get", check_random_get());
   report("fd_stat_get", check_fd_stat_get());
   report("mem_map", check_mem_map());
