@@ -189,7 +189,7 @@ func TestThreadsCreateJoin(t *testing.T) {
 const (
 	pollLateness    = 5 * time.Millisecond
 	pollOutliers    = 0.01
-	pollMaxLateness = 25 * time.Millisecond
+	pollMaxLateness = 50 * time.Millisecond
 )
 
 // TestPollTimeouts: clock subscriptions (relative monotonic, absolute

@@ -6,6 +6,8 @@ import (
 	"sync/atomic"
 
 	"github.com/cloudabi-go/cloudabi/abi"
+	"github.com/cloudabi-go/cloudabi/internal/memory"
+	"github.com/cloudabi-go/cloudabi/internal/sandbox"
 	"golang.org/x/sys/unix"
 )
 
@@ -70,10 +72,13 @@ func hostFileLimit() int64 {
 
 // hostFilesExhausted is checked before a call creates host descriptors
 // for the guest: ENFILE when n more would exceed the supervisor-wide
-// budget. Concurrent calls may overshoot it by a few; the rest of
+// budget. The budget also covers the descriptors behind shared file
+// mappings (one per range at most) and those offered to sandboxes but not
+// yet taken. Concurrent calls may overshoot it by a few; the rest of
 // RLIMIT_NOFILE absorbs that.
 func hostFilesExhausted(n int) abi.Errno {
-	if hostFiles.Load()+int64(n) > hostFileLimit() {
+	used := hostFiles.Load() + memory.FileRanges() + sandbox.OfferedFiles()
+	if used+int64(n) > hostFileLimit() {
 		return abi.ENFILE
 	}
 	return abi.ESUCCESS

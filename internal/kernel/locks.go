@@ -66,6 +66,16 @@ type lockTable struct {
 	conds map[uint64][]*condWaiter
 }
 
+// locked runs f with lt.mu held. The lock words f touches are guest
+// memory, which can fault (see recoverFault); the deferred unlock keeps
+// such a fault from leaving the table locked for good, which would hang
+// every later lock call of the process and its teardown.
+func (lt *lockTable) locked(f func()) {
+	lt.mu.Lock()
+	defer lt.mu.Unlock()
+	f()
+}
+
 // lockWord validates a lock or condition variable address and returns the
 // word.
 func (p *Process) lockWord(addr uint64, scope abi.Scope) (*uint32, abi.Errno) {
@@ -221,9 +231,9 @@ func (lt *lockTable) withdraw(w *uint32, addr uint64, wt *lockWaiter) bool {
 func (lt *lockTable) acquire(t *thread, w *uint32, addr uint64, write bool, tmo *timeout) (bool, abi.Errno) {
 	p := t.proc
 	for {
-		lt.mu.Lock()
-		wt, errno := lt.tryAcquire(w, addr, t, write, true)
-		lt.mu.Unlock()
+		var wt *lockWaiter
+		var errno abi.Errno
+		lt.locked(func() { wt, errno = lt.tryAcquire(w, addr, t, write, true) })
 		if errno != abi.ESUCCESS {
 			return false, errno
 		}
@@ -236,13 +246,14 @@ func (lt *lockTable) acquire(t *thread, w *uint32, addr uint64, write bool, tmo 
 		if p.dead.Load() {
 			return false, noReply
 		}
-		lt.mu.Lock()
-		withdrawn := lt.withdraw(w, addr, wt)
-		if !withdrawn {
-			// Woken as the time ran out: one last try.
-			_, errno = lt.tryAcquire(w, addr, t, write, false)
-		}
-		lt.mu.Unlock()
+		var withdrawn bool
+		lt.locked(func() {
+			withdrawn = lt.withdraw(w, addr, wt)
+			if !withdrawn {
+				// Woken as the time ran out: one last try.
+				_, errno = lt.tryAcquire(w, addr, t, write, false)
+			}
+		})
 		return !withdrawn && errno == abi.ESUCCESS, abi.ESUCCESS
 	}
 }
@@ -335,9 +346,8 @@ func (t *thread) pollLocks(c *call, subs []subscription, out, neventsAddr uint64
 
 	if s.typ != abi.EventtypeCondvar {
 		write := s.typ == abi.EventtypeLockWrlock
-		lt.mu.Lock()
-		_, errno := lt.tryAcquire(lw, s.lock, t, write, false)
-		lt.mu.Unlock()
+		var errno abi.Errno
+		lt.locked(func() { _, errno = lt.tryAcquire(lw, s.lock, t, write, false) })
 		if errno != abi.EBUSY {
 			return result(errno) // taken at once, or an error
 		}
@@ -365,19 +375,20 @@ func (t *thread) pollLocks(c *call, subs []subscription, out, neventsAddr uint64
 	// Queue and mark the condition variable before releasing the lock:
 	// once the lock is free, a signaller may look at the word, and must
 	// see the waiter.
-	lt.mu.Lock()
-	if lt.conds == nil {
-		lt.conds = make(map[uint64][]*condWaiter)
-	}
 	waiter := &condWaiter{t: t, signalled: make(chan struct{})}
-	lt.conds[s.condvar] = append(lt.conds[s.condvar], waiter)
-	atomic.StoreUint32(cw, ^uint32(abi.CondvarHasNoWaiters))
-	if errno := lt.release(lw, s.lock, t.tid); errno != abi.ESUCCESS {
-		lt.dequeueCond(cw, s.condvar, waiter)
-		lt.mu.Unlock()
+	lt.locked(func() {
+		if lt.conds == nil {
+			lt.conds = make(map[uint64][]*condWaiter)
+		}
+		lt.conds[s.condvar] = append(lt.conds[s.condvar], waiter)
+		atomic.StoreUint32(cw, ^uint32(abi.CondvarHasNoWaiters))
+		if errno = lt.release(lw, s.lock, t.tid); errno != abi.ESUCCESS {
+			lt.dequeueCond(cw, s.condvar, waiter)
+		}
+	})
+	if errno != abi.ESUCCESS {
 		return result(errno)
 	}
-	lt.mu.Unlock()
 	tmo := t.startTimeout(timeout)
 	return t.async(c, func(c *call) abi.Errno {
 		signalled := waitTimeout(t, waiter.signalled, tmo)
@@ -386,14 +397,14 @@ func (t *thread) pollLocks(c *call, subs []subscription, out, neventsAddr uint64
 			return noReply
 		}
 		if !signalled {
-			lt.mu.Lock()
-			select {
-			case <-waiter.signalled:
-				signalled = true
-			default:
-				lt.dequeueCond(cw, s.condvar, waiter)
-			}
-			lt.mu.Unlock()
+			lt.locked(func() {
+				select {
+				case <-waiter.signalled:
+					signalled = true
+				default:
+					lt.dequeueCond(cw, s.condvar, waiter)
+				}
+			})
 		}
 		// Either way the caller gets its lock back before poll
 		// returns, as pthread_cond_wait requires.

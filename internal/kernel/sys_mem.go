@@ -199,6 +199,10 @@ func sysMemMap(t *thread, c *call) abi.Errno {
 // descriptor's rights.
 func mapShared(t *thread, c *call, addr, size uint64, prot memory.Prot, fixed bool, file *descriptor, off, out uint64) abi.Errno {
 	p := t.proc
+	// Two host descriptors: the supervisor's view and the guest's.
+	if errno := hostFilesExhausted(2); errno != abi.ESUCCESS {
+		return errno
+	}
 	hostFD := file.file.fd()
 	fl, err := unix.FcntlInt(uintptr(hostFD), unix.F_GETFL, 0)
 	if err != nil {

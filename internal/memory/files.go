@@ -57,6 +57,10 @@ const (
 
 var fileRangesGlobal atomic.Int64
 
+// FileRanges is how many file-backed ranges all guest memories of this
+// supervisor hold; each holds at most one host descriptor.
+func FileRanges() int64 { return fileRangesGlobal.Load() }
+
 // registry lets a truncation find every view of the file it shrinks. Its
 // lock is taken before any Memory's.
 var registry struct {

@@ -4,6 +4,7 @@ import (
 	"crypto/rand"
 	"encoding/binary"
 	"sync"
+	"sync/atomic"
 	"unsafe"
 
 	"github.com/cloudabi-go/cloudabi/internal/memory"
@@ -66,6 +67,7 @@ type offers struct {
 // yet taken, so a guest that never takes its files cannot make the
 // supervisor hold more than one offer per key.
 func (p *Process) Offer(key int, files []Offered, end bool) uint64 {
+	countOffered(files, 1)
 	o := &p.offers
 	o.mu.Lock()
 	defer o.mu.Unlock()
@@ -128,6 +130,7 @@ func OfferAtStart(mem *memory.Memory, files []Offered) uint64 {
 	if old, ok := startOffers.m[mem]; ok {
 		closeOffered(old.files)
 	}
+	countOffered(files, 1)
 	token := randomToken()
 	startOffers.m[mem] = startOffer{token: token, files: files}
 	return token
@@ -176,6 +179,7 @@ func (o *offers) take(token uint64) (Offered, bool) {
 	}
 	f := q.files[0]
 	q.files = q.files[1:]
+	countOffered([]Offered{f}, -1) // the caller closes it
 	if len(q.files) == 0 && !q.end {
 		delete(o.byToken, token)
 		delete(o.byKey, q.key)
@@ -194,7 +198,24 @@ func (o *offers) close() {
 	o.byToken, o.byKey = nil, nil
 }
 
+// offeredFiles counts the host descriptors all processes' offers hold,
+// which count against the supervisor's descriptor budget (OfferedFiles).
+var offeredFiles atomic.Int64
+
+// OfferedFiles is how many host descriptors wait in offers, in all
+// sandboxes of this supervisor.
+func OfferedFiles() int64 { return offeredFiles.Load() }
+
+func countOffered(files []Offered, sign int64) {
+	for _, f := range files {
+		if f.FD >= 0 {
+			offeredFiles.Add(sign)
+		}
+	}
+}
+
 func closeOffered(files []Offered) {
+	countOffered(files, -1)
 	for _, f := range files {
 		if f.FD >= 0 {
 			unix.Close(f.FD)

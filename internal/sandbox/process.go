@@ -298,9 +298,12 @@ func (p *Process) reap() {
 	if ws, ok := p.cmd.ProcessState.Sys().(syscall.WaitStatus); ok {
 		p.status = ws
 	}
-	if p.pidNamespace {
-		// How the sandbox process ended, as init saw it; if init was
-		// killed first (Kill), the namespace's processes got SIGKILL.
+	if p.pidNamespace && p.status.Exited() && p.status.ExitStatus() == 0 {
+		// How the sandbox process ended, as init saw it. Only an init
+		// that ended by itself wrote it: the guest can write the boot
+		// block too (its protection is the guest's to change), so if
+		// init was killed (Kill), what is there is not believed, and
+		// the namespace's processes got SIGKILL.
 		b := p.mem.Raw(p.mem.Base(), BootSize)
 		if atomic.LoadUint32((*uint32)(unsafe.Pointer(&b[bootOffExited]))) != 0 {
 			p.status = syscall.WaitStatus(atomic.LoadUint32((*uint32)(unsafe.Pointer(&b[bootOffWaitStat]))))
