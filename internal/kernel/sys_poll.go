@@ -268,6 +268,7 @@ func (t *thread) pollGeneral(c *call, subs []subscription, out, neventsAddr uint
 	if len(fdSubs) == 0 && len(procSubs) == 0 && (timeout < 0 || timeout >= maxTimeout) {
 		// Only clocks that never fire: wait until the process ends.
 		t.busy.Store(true)
+		t.blocked()
 		return noReply
 	}
 	if len(fdSubs) == 0 && len(procSubs) == 0 {
@@ -275,6 +276,7 @@ func (t *thread) pollGeneral(c *call, subs []subscription, out, neventsAddr uint
 		// with no goroutine in between.
 		clock := []event{{userdata: subs[timeoutIndex].userdata, typ: abi.EventtypeClock}}
 		t.busy.Store(true)
+		t.blocked()
 		cc := *c
 		p.afterFunc(timeout, func() {
 			errno := p.writeEvents(out, neventsAddr, clock)

@@ -247,6 +247,13 @@ func (p *Process) reply(t *thread, c *call, errno abi.Errno) {
 	}
 }
 
+// blocked tells t's guest thread, which spins waiting for its reply, that
+// the call may wait: it sleeps at once instead (transport.StateBlocked).
+// The reply wakes it as usual.
+func (t *thread) blocked() {
+	atomic.CompareAndSwapUint32(t.proc.word(t.mailbox+transport.OffState), transport.StateRequest, transport.StateBlocked)
+}
+
 // async runs f, the rest of t's call c, on a goroutine of its own (with
 // its own copy of the call) and replies with its result. Handlers that may wait (poll, reads from pipes
 // and sockets, locks) use it so that the dispatcher stays free for the
@@ -254,6 +261,7 @@ func (p *Process) reply(t *thread, c *call, errno abi.Errno) {
 func (t *thread) async(c *call, f func(c *call) abi.Errno) abi.Errno {
 	p := t.proc
 	t.busy.Store(true)
+	t.blocked()
 	p.servers.Add(1)
 	cc := *c
 	p.unstarted.Add(1)

@@ -89,11 +89,15 @@ const (
 	SharedSize    = SharedPending + MaxThreads/8
 )
 
-// Values of the state word.
+// Values of the state word. StateBlocked replaces StateRequest when the
+// supervisor has moved the call to a goroutine of its own, where it may
+// wait for a long time: the guest thread then stops spinning and sleeps at
+// once, so that only calls answered straight away are worth a long spin.
 const (
 	StateIdle     = 0
 	StateRequest  = 1
 	StateResponse = 2
+	StateBlocked  = 3
 )
 
 // FSMailboxPointer is the offset from the FS base of each guest thread at

@@ -44,6 +44,7 @@ func TestCommonRoutineMatchesSource(t *testing.T) {
 		{"SHARED_DISPATCHER_WAITING", transport.SharedDispatcherWaiting},
 		{"SHARED_PENDING", transport.SharedPending},
 		{"STATE_REQUEST", transport.StateRequest},
+		{"STATE_RESPONSE", transport.StateResponse},
 		{"OFF_SAVED", transport.OffSaved},
 		{"OFF_SCRATCH", transport.OffScratch},
 	} {

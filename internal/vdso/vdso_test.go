@@ -567,14 +567,19 @@ func TestCommonRoutineDisassembly(t *testing.T) {
 		"mov %r9,%rdi",
 		fmt.Sprintf("mov $%#x,%%esi", futexWake),
 		"syscall",
-		fmt.Sprintf("cmpl $%#x,%s", transport.StateRequest, off(transport.OffState, "%r8")),
+		// Spin while State is Request: done at Response, sleep at once
+		// at anything else (Blocked).
+		"mov "+off(transport.OffState, "%r8")+",%eax",
+		fmt.Sprintf("cmp $%#x,%%eax", transport.StateResponse),
+		fmt.Sprintf("cmp $%#x,%%eax", transport.StateRequest),
 		"pause",
 		"xchg %eax,"+off(transport.OffGuestWaiting, "%r8"),
-		fmt.Sprintf("cmpl $%#x,%s", transport.StateRequest, off(transport.OffState, "%r8")),
+		// Sleep while State is what it was, until it is Response.
+		"mov "+off(transport.OffState, "%r8")+",%edx",
+		fmt.Sprintf("cmp $%#x,%%edx", transport.StateResponse),
 		fmt.Sprintf("mov $%#x,%%eax", unix.SYS_FUTEX),
 		"mov %r8,%rdi",
-		"xor %esi,%esi", // FUTEX_WAIT is 0
-		fmt.Sprintf("mov $%#x,%%edx", transport.StateRequest),
+		"xor %esi,%esi",   // FUTEX_WAIT is 0
 		"xor %r10d,%r10d", // no timeout
 		"syscall",
 		"movl $0x0,"+off(transport.OffGuestWaiting, "%r8"),

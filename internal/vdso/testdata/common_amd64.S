@@ -37,22 +37,28 @@ common:
   mov $1, %edx
   syscall
 1:
-  mov $0x100, %ecx                          # spin count
+  # Spin while the call runs; stop at the reply, or sleep at once when
+  # the supervisor says the call will block (State = Blocked).
+  mov $0x400, %ecx                          # spin count
 2:
-  cmpl $STATE_REQUEST, OFF_STATE(%r8)
-  jne 5f
+  mov OFF_STATE(%r8), %eax
+  cmp $STATE_RESPONSE, %eax
+  je 5f
+  cmp $STATE_REQUEST, %eax
+  jne 12f
   pause
   dec %ecx
   jnz 2b
+12:
   mov $1, %eax
   xchg %eax, OFF_GUEST_WAITING(%r8)         # GuestWaiting = 1, full barrier
 3:
-  cmpl $STATE_REQUEST, OFF_STATE(%r8)
-  jne 4f
-  mov $202, %eax                            # futex(state, FUTEX_WAIT, Request)
+  mov OFF_STATE(%r8), %edx
+  cmp $STATE_RESPONSE, %edx
+  je 4f
+  mov $202, %eax                            # futex(state, FUTEX_WAIT, State)
   mov %r8, %rdi
   xor %esi, %esi
-  mov $STATE_REQUEST, %edx
   xor %r10d, %r10d
   syscall
   jmp 3b
