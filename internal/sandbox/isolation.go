@@ -85,7 +85,7 @@ func probe(l Level) error {
 		return err
 	}
 	cmd := &exec.Cmd{
-		Path:        fmt.Sprintf("/proc/self/fd/%d", 3),
+		Path:        "/proc/self/fd/3", // the running binary (see executable)
 		Args:        []string{"cloudabi-sandbox-probe"},
 		Env:         []string{"_CLOUDABI_SANDBOX=probe"},
 		ExtraFiles:  []*os.File{exe},
@@ -159,11 +159,11 @@ var (
 )
 
 // executable is the running binary, open for the life of the supervisor.
-// Sandboxes execute it through /proc/self/fd: a process that is already
-// nobody in its user namespace when it executes could not reach the
-// binary by its path if a directory on the way is closed to other users
-// (the binary itself must still be executable by them). It also keeps
-// working if the file is replaced or removed.
+// Sandboxes execute it through /proc/self/fd: in a user namespace the
+// process executes it as nobody (or the supervisor's user) to the host, and
+// could not reach it by its path if a directory on the way is closed to
+// other users (the binary itself must still be executable by them). It
+// also keeps working if the file is replaced or removed.
 func executable() (*os.File, error) {
 	exeOnce.Do(func() {
 		exeFile, exeErr = os.Open("/proc/self/exe")

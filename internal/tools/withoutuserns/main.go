@@ -59,8 +59,9 @@ func parent(uid int) int {
 		fmt.Fprintln(os.Stderr, "withoutuserns: must run as root")
 		return 64
 	}
-	// Root in the namespace is a host user other than UID, so that the
-	// processes COMMAND runs as are UID on the host as well.
+	// The namespace maps its root, which only writes the sysctl, to a
+	// host user other than UID, and UID to itself, so that COMMAND runs
+	// as UID inside the namespace and on the host alike.
 	outer := uid - 1
 	cmd := exec.Command("/proc/self/exe", os.Args[1:]...)
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, os.Stdout, os.Stderr
