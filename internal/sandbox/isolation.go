@@ -118,7 +118,7 @@ func explainProbe(err error) error {
 	case syscall.EPERM:
 		return fmt.Errorf("%w (the host forbids them to this user: a sysctl such as kernel.unprivileged_userns_clone, a security module, or a seccomp policy)", err)
 	case syscall.EACCES:
-		if exe, err := os.Executable(); err == nil {
+		if exe, exeErr := os.Executable(); exeErr == nil {
 			return fmt.Errorf("%w (a sandbox, nobody to the host, may not execute %s)", err, exe)
 		}
 	}
