@@ -34,7 +34,7 @@ struct cloudabi_boot {
 	uint32_t attached;      // 96: set by the supervisor once it holds the sandbox process
 	uint32_t exited;        // 100: set by the init process once the sandbox process has ended
 	uint32_t wait_status;   // 104: the sandbox process's wait status, when exited is set
-	uint32_t reserved1;     // 108
+	uint32_t init_ready;    // 108: set by the init process once it has its filter
 	uint64_t reserved[2];   // 112
 	struct {
 		uint64_t addr, len, prot;

@@ -165,6 +165,10 @@ static void run_init(volatile struct cloudabi_boot *b, pid_t child) {
 	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) _exit(STUB_EXIT_FAILED);
 	if (restrict_with_landlock() < 0) _exit(STUB_EXIT_FAILED);
 	if (install_init_filter() != 0) _exit(STUB_EXIT_FAILED);
+	// The child reports READY only after this, so that no moment of a
+	// running guest has an unconfined process in its namespace.
+	__atomic_store_n(&b->init_ready, 1, __ATOMIC_RELEASE);
+	syscall(SYS_futex, &b->init_ready, FUTEX_WAKE, 1, NULL, NULL, 0);
 	siginfo_t si;
 	for (;;) {
 		memset(&si, 0, sizeof(si));
@@ -255,7 +259,8 @@ void cloudabi_sandbox_stub(void) {
 
 	// The first process of a pid namespace becomes its init (see
 	// run_init); the sandbox is its child, which dies with it.
-	if (getpid() == 1) {
+	int in_pid_namespace = getpid() == 1;
+	if (in_pid_namespace) {
 		pid_t child = fork();
 		if (child < 0) stub_fail("fork");
 		if (child > 0) run_init(b, child);
@@ -315,6 +320,10 @@ void cloudabi_sandbox_stub(void) {
 
 	// From here on only the allowlist works: futex, mprotect and
 	// arch_prctl(ARCH_SET_FS) are all that is left to do.
+	if (in_pid_namespace) {
+		while (__atomic_load_n(&b->init_ready, __ATOMIC_ACQUIRE) == 0)
+			syscall(SYS_futex, &b->init_ready, FUTEX_WAIT, 0, NULL, NULL, 0);
+	}
 	b->notify_fd = (uint32_t)nfd;
 	__atomic_store_n(&b->status, CLOUDABI_BOOT_READY, __ATOMIC_RELEASE);
 	syscall(SYS_futex, &b->status, FUTEX_WAKE, 1, NULL, NULL, 0);
