@@ -1103,3 +1103,26 @@ func TestSecurityCPUTimeLimit(t *testing.T) {
 		t.Errorf("a program within its CPU time: %v %v", err, res.st)
 	}
 }
+
+// TestSecurityFailedCloneKeepsNoSlot: thread_create calls whose clone fails
+// in the guest (the host's RLIMIT_NPROC is used up by raw clones) must not
+// keep thread slots: once the raw threads are gone, the program creates
+// as many threads as its limit allows.
+func TestSecurityFailedCloneKeepsNoSlot(t *testing.T) {
+	if _, degraded := cloudabi.Isolation(); degraded != nil {
+		t.Skipf("the host's thread limit applies only in a user namespace of the sandbox's own (%v)", degraded)
+	}
+	const maxThreads = 32
+	prog := openGuest(t, "testdata/guests/security/hostile.c")
+	res, err := runCapture(prog, argdata.Map{adStr("mode", "clone_then_create")}, nil, &cloudabi.Options{MaxThreads: maxThreads}, 20*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := exitedDone(res); err != nil {
+		t.Fatal(err)
+	}
+	want := fmt.Sprintf("failed_creates 10\nthreads %d\nerrno %d\n", maxThreads-1, abi.EAGAIN)
+	if !strings.HasPrefix(res.out, want) {
+		t.Errorf("output %q, want %q first", res.out, want)
+	}
+}

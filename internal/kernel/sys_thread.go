@@ -61,6 +61,7 @@ func sysThreadCreate(t *thread, c *call) abi.Errno {
 		le.PutUint32(b, uint32(nt.tid))
 	}
 	linuxTid := nt.mailbox + transport.OffLinuxTid
+	t.spawned.Store(nt)
 	c.post = unix.SYS_CLONE
 	c.postArgs = [transport.NumPostArgs]uint64{sandbox.ThreadCloneFlags, sp, linuxTid, linuxTid, fsBase}
 	return abi.ESUCCESS
@@ -108,6 +109,26 @@ func (p *Process) newThread() (*thread, uint64, abi.Errno) {
 	p.threads[tid] = nt
 	p.slots[slot].Store(nt)
 	return nt, fsBase, abi.ESUCCESS
+}
+
+// reapUnstarted forgets nt, a thread set up by thread_create, if it never
+// came to be: the vDSO's clone failed (EAGAIN or ENOMEM from the host,
+// which the guest was told), or the thread ended without a single call.
+// Its creator calls again only after its clone returned, when the host
+// kernel has written nt's Linux id into its mailbox, and clears it only
+// when nt has exited; a thread that never called and has no id is gone.
+// Without this, every failed clone would keep a slot and count against
+// the process's thread limit for good.
+func (p *Process) reapUnstarted(nt *thread) {
+	if nt == nil || nt.started.Load() || atomic.LoadUint32(p.word(nt.mailbox+transport.OffLinuxTid)) != 0 {
+		return
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.threads[nt.tid] == nt && !nt.started.Load() {
+		delete(p.threads, nt.tid)
+		p.slots[nt.slot].Store(nil)
+	}
 }
 
 func sysThreadExit(t *thread, c *call) abi.Errno {

@@ -30,6 +30,11 @@ type thread struct {
 	// channels that the dispatcher may close, or parkedWoken once the
 	// dispatcher has closed one and counted the goroutine as unstarted.
 	parked atomic.Int32
+	// started is set by the thread's first call; spawned is the thread
+	// this one's last thread_create set up, until this one calls again
+	// (see reapUnstarted).
+	started atomic.Bool
+	spawned atomic.Pointer[thread]
 }
 
 const (
@@ -213,6 +218,10 @@ func (p *Process) handle(t *thread) {
 	mb := p.mem.Raw(t.mailbox, transport.Size)
 	if atomic.LoadUint32(p.word(t.mailbox+transport.OffState)) != transport.StateRequest {
 		return
+	}
+	t.started.Store(true)
+	if t.spawned.Load() != nil {
+		p.reapUnstarted(t.spawned.Swap(nil))
 	}
 	var c call
 	c.nr = le.Uint64(mb[transport.OffNr:])

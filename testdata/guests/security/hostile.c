@@ -54,6 +54,10 @@
  *                         and "errno E"
  *   clone_bomb            the same with raw clones the supervisor never
  *                         sees
+ *   clone_then_create     raw clones up to the host's limit, ten
+ *                         thread_creates (which fail), then, with the raw
+ *                         threads gone, thread_bomb; prints
+ *                         "failed_creates N" first
  */
 #include <argdata.h>
 #include <cloudabi_sdk.h>
@@ -126,7 +130,11 @@ static long raw_clone_parked(volatile uint32_t *tid) {
                    "xor %%edx, %%edx\n\t"
                    "xor %%r10d, %%r10d\n\t"
                    "syscall\n\t"
-                   "jmp 2b\n\t"
+                   "cmpl $0, (%%r9)\n\t"
+                   "je 2b\n\t"
+                   "mov $60, %%eax\n\t" /* exit(0) once bomb_word is set */
+                   "xor %%edi, %%edi\n\t"
+                   "syscall\n\t"
                    "1:"
                    : "=a"(ret), "+r"(r10), "+r"(r8)
                    : "a"(56L), "D"(THREAD_CLONE_FLAGS), "S"(0L), "d"((long)tid), "r"(r9)
@@ -605,6 +613,27 @@ static void thread_bomb(void) {
   put_u("errno", (uint64_t)e);
 }
 
+/* Raw clones use up the host's limit; thread_create must then fail (the
+ * vDSO's clone fails) without costing the process its thread slots: once
+ * the raw threads are gone, as many threads as ever can be created. */
+static void clone_then_create(void) {
+  uint64_t n = 0;
+  while (n < sizeof(bomb_tids) / sizeof(bomb_tids[0]) && raw_clone_parked(&bomb_tids[n]) >= 0)
+    n++;
+  sdk_thread_t t;
+  uint64_t failed = 0;
+  for (int i = 0; i < 10; i++)
+    if (sdk_thread_create_sized(&t, blocker, (void *)0, 16384, 16384) != 0)
+      failed++;
+  put_u("failed_creates", failed);
+  __atomic_store_n(&bomb_word, 1, __ATOMIC_SEQ_CST);
+  raw6(202, (long)&bomb_word, 1 /* FUTEX_WAKE */, 1 << 30, 0, 0, 0);
+  for (uint64_t i = 0; i < n; i++)
+    while (__atomic_load_n(&bomb_tids[i], __ATOMIC_SEQ_CST) != 0)
+      sleep_ms(1);
+  thread_bomb();
+}
+
 void program_main(const argdata_t *ad) {
   argdata_t v;
   int fd;
@@ -671,6 +700,8 @@ void program_main(const argdata_t *ad) {
     cloudabi_sys_fd_read(in, &iov, 1, &got); /* until the test closes `in` */
   } else if (strcmp(mode, "thread_bomb") == 0) {
     thread_bomb();
+  } else if (strcmp(mode, "clone_then_create") == 0) {
+    clone_then_create();
   } else if (strcmp(mode, "clone_bomb") == 0) {
     clone_bomb();
   } else if (strcmp(mode, "spin") == 0) {
