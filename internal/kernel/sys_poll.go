@@ -204,6 +204,21 @@ func (t *thread) pollGeneral(c *call, subs []subscription, out, neventsAddr uint
 			f.d.file.release()
 		}
 	}
+	// collectReady appends the events of the fds and processes that are
+	// ready, without waiting.
+	collectReady := func(ready []event) []event {
+		for _, f := range fdSubs {
+			if ev, ok := fdReady(subs[f.index], f.d, 0); ok {
+				ready = append(ready, ev)
+			}
+		}
+		for _, f := range procSubs {
+			if ev, ok := procEnded(subs[f.index], f.d.file.proc); ok {
+				ready = append(ready, ev)
+			}
+		}
+		return ready
+	}
 	for i, s := range subs {
 		ev := event{userdata: s.userdata, typ: s.typ}
 		switch s.typ {
@@ -251,16 +266,7 @@ func (t *thread) pollGeneral(c *call, subs []subscription, out, neventsAddr uint
 		return p.writeEvents(out, neventsAddr, failed)
 	}
 	// Check every fd and process once without waiting.
-	for _, f := range fdSubs {
-		if ev, ok := fdReady(subs[f.index], f.d, 0); ok {
-			ready = append(ready, ev)
-		}
-	}
-	for _, f := range procSubs {
-		if ev, ok := procEnded(subs[f.index], f.d.file.proc); ok {
-			ready = append(ready, ev)
-		}
-	}
+	ready = collectReady(ready)
 	if len(ready) > 0 {
 		release()
 		return p.writeEvents(out, neventsAddr, ready)
@@ -339,24 +345,10 @@ func (t *thread) pollGeneral(c *call, subs []subscription, out, neventsAddr uint
 		case <-wake:
 		}
 		t.unpark()
-		// Report everything that is ready now, not just the first.
-		for _, f := range fdSubs {
-			if ev, ok := fdReady(subs[f.index], f.d, 0); ok {
-				ready = append(ready, ev)
-			}
-		}
-		for _, f := range procSubs {
-			if ev, ok := procEnded(subs[f.index], f.d.file.proc); ok {
-				ready = append(ready, ev)
-			}
-		}
-		if len(ready) == 0 {
-			// Woken for an fd that is no longer ready (another
-			// reader took the data): a spurious wake-up, which
-			// poll may report as no events.
-			return p.writeEvents(out, neventsAddr, nil)
-		}
-		return p.writeEvents(out, neventsAddr, ready)
+		// Report everything that is ready now, not just the first. A
+		// wake-up for an fd that is no longer ready (another reader took
+		// the data) reports no events, as poll may.
+		return p.writeEvents(out, neventsAddr, collectReady(ready))
 	})
 }
 

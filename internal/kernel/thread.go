@@ -219,7 +219,9 @@ func (p *Process) handle(t *thread) {
 	if atomic.LoadUint32(p.word(t.mailbox+transport.OffState)) != transport.StateRequest {
 		return
 	}
-	t.started.Store(true)
+	if !t.started.Load() {
+		t.started.Store(true) // once: a store on every call would slow the round trip
+	}
 	if t.spawned.Load() != nil {
 		p.reapUnstarted(t.spawned.Swap(nil))
 	}

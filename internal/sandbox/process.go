@@ -257,23 +257,18 @@ type seccompNotif struct {
 // thread for it: the read callback runs only when epoll reports the fd
 // readable (a notification) or hung up (the process is gone).
 func (p *Process) watchSeccomp(fd int) {
-	if err := unix.SetNonblock(fd, true); err != nil {
-		unix.Close(fd)
-		return
-	}
-	f := os.NewFile(uintptr(fd), "seccomp-listener")
-	defer f.Close()
-	rc, err := f.SyscallConn()
+	f, rc, err := pollable(fd, "seccomp-listener")
 	if err != nil {
 		return
 	}
+	defer f.Close()
 	for done := false; !done; {
 		err := rc.Read(func(fd uintptr) bool {
-			fds := []unix.PollFd{{Fd: int32(fd), Events: unix.POLLIN}}
-			if n, err := unix.Poll(fds, 0); err != nil || n == 0 {
-				return err != nil && err != unix.EINTR
+			revents, err := pollNow(fd)
+			if err != nil || revents == 0 {
+				return err != nil
 			}
-			if fds[0].Revents&unix.POLLIN != 0 {
+			if revents&unix.POLLIN != 0 {
 				// Ready: the ioctl cannot block now.
 				var n seccompNotif
 				_, _, errno := unix.Syscall(unix.SYS_IOCTL, fd, unix.SECCOMP_IOCTL_NOTIF_RECV, uintptr(unsafe.Pointer(&n)))
@@ -336,21 +331,46 @@ func (p *Process) awaitExit() {
 	if err != nil {
 		return
 	}
-	if err := unix.SetNonblock(fd, true); err != nil {
-		unix.Close(fd)
-		return
-	}
-	f := os.NewFile(uintptr(fd), "pidfd")
-	defer f.Close()
-	rc, err := f.SyscallConn()
+	f, rc, err := pollable(fd, "pidfd")
 	if err != nil {
 		return
 	}
+	defer f.Close()
 	rc.Read(func(fd uintptr) bool {
-		fds := []unix.PollFd{{Fd: int32(fd), Events: unix.POLLIN}}
-		n, err := unix.Poll(fds, 0)
-		return (err != nil && err != unix.EINTR) || n > 0
+		revents, err := pollNow(fd)
+		return err != nil || revents != 0
 	})
+}
+
+// pollable makes fd (which it takes over) wait in Go's network poller:
+// rc.Read's callback then runs only when epoll reports fd ready or hung
+// up, and the waiting goroutine holds no OS thread.
+func pollable(fd int, name string) (*os.File, syscall.RawConn, error) {
+	if err := unix.SetNonblock(fd, true); err != nil {
+		unix.Close(fd)
+		return nil, nil, err
+	}
+	f := os.NewFile(uintptr(fd), name)
+	rc, err := f.SyscallConn()
+	if err != nil {
+		f.Close()
+		return nil, nil, err
+	}
+	return f, rc, nil
+}
+
+// pollNow reports fd's poll(2) events for POLLIN without waiting: 0 if
+// none yet (also when interrupted, to be asked again).
+func pollNow(fd uintptr) (int16, error) {
+	fds := []unix.PollFd{{Fd: int32(fd), Events: unix.POLLIN}}
+	n, err := unix.Poll(fds, 0)
+	if err == unix.EINTR || n == 0 {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, err
+	}
+	return fds[0].Revents, nil
 }
 
 // DupPidfd returns a new pidfd for the sandbox process, to stand for it
