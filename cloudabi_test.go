@@ -230,7 +230,7 @@ func TestFeatures(t *testing.T) {
 	if !st.Exited || st.Code != 0 {
 		t.Errorf("status %v, want exit 0", st)
 	}
-	checkReport(t, "features", report, 5)
+	checkReport(t, "features", report, 13)
 }
 
 func TestOpenRejectsNonExecutables(t *testing.T) {
@@ -337,7 +337,7 @@ func TestMemoryLimitAllowsWhatFits(t *testing.T) {
 		t.Fatal(err)
 	}
 	st := proc.Wait()
-	checkReport(t, "features", read(), 5)
+	checkReport(t, "features", read(), 13)
 	if !st.Exited || st.Code != 0 {
 		t.Errorf("status %v, want exit 0 within a 4 MiB limit", st)
 	}

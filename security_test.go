@@ -410,6 +410,24 @@ func abuseCases() []abuseCase {
 		cases = append(cases, abuseCase{name: "arch_prctl " + c.name, ad: call(unix.SYS_ARCH_PRCTL, u(c.code), s("scratch")), stoppedAs: "arch_prctl"})
 	}
 	cases = append(cases, abuseCase{name: "arch_prctl ARCH_SET_FS (control)", ad: call(unix.SYS_ARCH_PRCTL, u(archSetFS), s("fsbase")), returns: "RETURNED 158 0\n"})
+	// clock_gettime: only the caller's own CPU-time clocks.
+	for _, c := range []struct {
+		name  string
+		clock uint64
+	}{
+		{"CLOCK_REALTIME", unix.CLOCK_REALTIME}, {"CLOCK_MONOTONIC", unix.CLOCK_MONOTONIC},
+		{"CLOCK_BOOTTIME", unix.CLOCK_BOOTTIME},
+		{"pid 1's CPU-time clock", 0xfffffff2}, // ((~1) << 3) | CPUCLOCK_SCHED
+		{"CLOCK_THREAD_CPUTIME_ID + high bits", 1<<32 | unix.CLOCK_THREAD_CPUTIME_ID},
+	} {
+		cases = append(cases, abuseCase{name: "clock_gettime " + c.name, ad: call(unix.SYS_CLOCK_GETTIME, u(c.clock), s("scratch")), stoppedAs: "clock_gettime"})
+	}
+	for _, c := range []struct {
+		name  string
+		clock uint64
+	}{{"CLOCK_PROCESS_CPUTIME_ID", unix.CLOCK_PROCESS_CPUTIME_ID}, {"CLOCK_THREAD_CPUTIME_ID", unix.CLOCK_THREAD_CPUTIME_ID}} {
+		cases = append(cases, abuseCase{name: "clock_gettime " + c.name + " (control)", ad: call(unix.SYS_CLOCK_GETTIME, u(c.clock), s("scratch")), returns: "RETURNED 228 0\n"})
+	}
 	// futex: only WAIT and WAKE, with or without FUTEX_PRIVATE_FLAG.
 	for _, c := range []struct {
 		name string

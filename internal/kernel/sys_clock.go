@@ -1,13 +1,12 @@
 package kernel
 
 import (
-	"fmt"
-	"os"
-	"strconv"
-	"strings"
+	"encoding/binary"
+	"math"
 
 	"github.com/cloudabi-go/cloudabi/abi"
 	"github.com/cloudabi-go/cloudabi/internal/memory"
+	"github.com/cloudabi-go/cloudabi/internal/transport"
 	"golang.org/x/sys/unix"
 )
 
@@ -18,62 +17,65 @@ var clockSyscalls = map[abi.Syscall]handler{
 	abi.SysRandomGet:    sysRandomGet,
 }
 
-func (t *thread) linuxClock(id abi.Clockid) (int32, abi.Errno) {
+// linuxClock is the host clock behind a CloudABI clock. The CPU-time
+// clocks are read by the calling guest thread itself (see cpuTime).
+func linuxClock(id abi.Clockid) (int32, abi.Errno) {
 	switch id {
 	case abi.ClockMonotonic:
 		return unix.CLOCK_MONOTONIC, abi.ESUCCESS
 	case abi.ClockRealtime:
 		return unix.CLOCK_REALTIME, abi.ESUCCESS
 	case abi.ClockProcessCputimeId:
-		// The CPU-time clock of another process: ((~pid) << 3) | CPUCLOCK_SCHED.
-		return int32(^uint32(t.proc.sb.Pid())<<3 | 2), abi.ESUCCESS
+		return unix.CLOCK_PROCESS_CPUTIME_ID, abi.ESUCCESS
 	case abi.ClockThreadCputimeId:
-		return -1, abi.ESUCCESS // read from /proc: see threadCPUTime
+		return unix.CLOCK_THREAD_CPUTIME_ID, abi.ESUCCESS
 	}
 	return 0, abi.EINVAL
 }
 
-// threadCPUTime reads a guest thread's CPU time. Linux only lets a process
-// read the thread CPU-time clocks of its own threads, so the supervisor
-// reads the scheduler's nanosecond counter instead.
-func (t *thread) threadCPUTime() (uint64, abi.Errno) {
-	tid, err := t.hostTid()
-	if err != nil {
-		return 0, abi.EINVAL
-	}
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/task/%d/schedstat", t.proc.sb.Pid(), tid))
-	if err != nil {
-		return 0, abi.EINVAL
-	}
-	f := strings.Fields(string(b))
-	if len(f) == 0 {
-		return 0, abi.EIO
-	}
-	ns, err := strconv.ParseUint(f[0], 10, 64)
-	if err != nil {
+// cpuTime is the reading of a CPU-time clock that the vDSO took in the
+// calling thread just before the call (transport.OffCPUTime). Linux keeps
+// the precise CPU time of a running thread to itself: another process
+// reads what the scheduler last accounted, up to a scheduler tick (4 ms at HZ=250) old,
+// and cannot read a thread's clock at all. The value is the guest's own
+// word, so a guest can only mislead itself; one that is not a valid
+// timespec (the vDSO's marker for a failed reading) gives EIO.
+func (t *thread) cpuTime() (uint64, abi.Errno) {
+	ns, ok := timespecNanos(t.proc.mem.Raw(t.mailbox+transport.OffCPUTime, 16))
+	if !ok {
 		return 0, abi.EIO
 	}
 	return ns, abi.ESUCCESS
 }
 
+// timespecNanos converts a Linux struct timespec, as the guest left it,
+// to nanoseconds; ok is false if it is not a valid, representable time.
+func timespecNanos(ts []byte) (ns uint64, ok bool) {
+	sec := int64(binary.LittleEndian.Uint64(ts))
+	nsec := int64(binary.LittleEndian.Uint64(ts[8:]))
+	if sec < 0 || sec >= math.MaxInt64/1_000_000_000 || nsec < 0 || nsec >= 1_000_000_000 {
+		return 0, false
+	}
+	return uint64(sec)*1_000_000_000 + uint64(nsec), true
+}
+
 func sysClockResGet(t *thread, c *call) abi.Errno {
-	id, errno := t.linuxClock(abi.Clockid(c.args[0]))
+	id, errno := linuxClock(abi.Clockid(c.args[0]))
 	if errno != abi.ESUCCESS {
 		return errno
 	}
-	res := uint64(1) // the thread clock counts nanoseconds
-	if abi.Clockid(c.args[0]) != abi.ClockThreadCputimeId {
-		var ts unix.Timespec
-		if err := unix.ClockGetres(id, &ts); err != nil {
-			return errnoOf(err)
-		}
-		res = uint64(ts.Nano())
+	// The supervisor's resolution of a CPU-time clock is the guest's:
+	// the same kernel, and the guest reads its own clock.
+	var ts unix.Timespec
+	if err := unix.ClockGetres(id, &ts); err != nil {
+		return errnoOf(err)
 	}
-	return t.proc.putUint64(c.args[1], res)
+	return t.proc.putUint64(c.args[1], uint64(ts.Nano()))
 }
 
 func sysClockTimeGet(t *thread, c *call) abi.Errno {
-	id, errno := t.linuxClock(abi.Clockid(c.args[0]))
+	clock := abi.Clockid(c.args[0])
+	id, errno := linuxClock(clock)
 	if errno != abi.ESUCCESS {
 		return errno
 	}
@@ -83,8 +85,8 @@ func sysClockTimeGet(t *thread, c *call) abi.Errno {
 		return errno
 	}
 	var now uint64
-	if abi.Clockid(c.args[0]) == abi.ClockThreadCputimeId {
-		now, errno = t.threadCPUTime()
+	if clock == abi.ClockProcessCputimeId || clock == abi.ClockThreadCputimeId {
+		now, errno = t.cpuTime()
 		if errno != abi.ESUCCESS {
 			return errno
 		}

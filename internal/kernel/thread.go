@@ -337,16 +337,6 @@ func fireGuarded(f func()) {
 	f()
 }
 
-// hostTid is the thread's id on the host: the sandbox's pid for the main
-// thread; for the others, what the host kernel wrote into the mailbox,
-// which is the id in the sandbox's pid namespace.
-func (t *thread) hostTid() (int, error) {
-	if t.slot == 0 {
-		return t.proc.sb.Pid(), nil
-	}
-	return t.proc.sb.HostTid(int(atomic.LoadUint32(t.proc.word(t.mailbox + transport.OffLinuxTid))))
-}
-
 // timeouts holds the deadlines of a process's timed waits; its dispatcher
 // fires them (see serve).
 type timeouts struct {

@@ -396,33 +396,6 @@ func (p *Process) Pid() int {
 	return p.guestPid
 }
 
-// HostTid translates the id of one of the sandbox process's threads, as the
-// process itself sees it, into the host's. With a pid namespace the two
-// differ; the kernel lists both in each thread's NSpid.
-func (p *Process) HostTid(tid int) (int, error) {
-	if !p.pidNamespace {
-		return tid, nil
-	}
-	pid := p.Pid()
-	tasks, err := os.ReadDir(fmt.Sprintf("/proc/%d/task", pid))
-	if err != nil {
-		return 0, err
-	}
-	want := strconv.Itoa(tid)
-	for _, task := range tasks {
-		b, err := os.ReadFile(fmt.Sprintf("/proc/%d/task/%s/status", pid, task.Name()))
-		if err != nil {
-			continue
-		}
-		for _, line := range strings.Split(string(b), "\n") {
-			if f := strings.Fields(strings.TrimPrefix(line, "NSpid:")); strings.HasPrefix(line, "NSpid:") && len(f) == 2 && f[1] == want {
-				return strconv.Atoi(f[0])
-			}
-		}
-	}
-	return 0, fmt.Errorf("sandbox: no thread %d in process %d", tid, pid)
-}
-
 // Kill ends the process at once. It is safe to call at any time, and more
 // than once. With a pid namespace, killing its init ends every process in
 // it.

@@ -144,6 +144,7 @@ func Filter(base, size uint64) ([]unix.SockFilter, error) {
 	p.jump(jeq, unix.SYS_CLONE, "clone", "")
 	p.jump(jeq, unix.SYS_MMAP, "mmap", "")
 	p.jump(jeq, unix.SYS_CLOSE, "allow", "")
+	p.jump(jeq, unix.SYS_CLOCK_GETTIME, "clock_gettime", "")
 	p.stmt(ret, unix.SECCOMP_RET_USER_NOTIF)
 
 	// mmap(addr, len, prot, MAP_SHARED|MAP_FIXED, fd, off) with
@@ -205,6 +206,15 @@ func Filter(base, size uint64) ([]unix.SockFilter, error) {
 	p.label("futex_hi")
 	p.stmt(ldW, offArg0+8+4) // op, high word
 	p.jump(jeq, 0, "allow", "notify")
+
+	// clock_gettime of the calling process's or thread's CPU-time clock
+	// only: no other clock, and no pid-encoded clock of another process.
+	p.label("clock_gettime")
+	p.stmt(ldW, offArg0+4)
+	p.jump(jeq, 0, "", "notify")
+	p.stmt(ldW, offArg0)
+	p.jump(jeq, unix.CLOCK_PROCESS_CPUTIME_ID, "allow", "")
+	p.jump(jeq, unix.CLOCK_THREAD_CPUTIME_ID, "allow", "notify")
 
 	p.label("arch_prctl")
 	p.stmt(ldW, offArg0)

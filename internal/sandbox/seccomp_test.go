@@ -120,3 +120,28 @@ func TestFilterMmap(t *testing.T) {
 		t.Errorf("mprotect = %#x, want allowed", got)
 	}
 }
+
+func TestFilterClockGettime(t *testing.T) {
+	prog, err := Filter(0x12340000000, 8<<30)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		name  string
+		clock uint64
+		want  uint32
+	}{
+		{"process CPU time", unix.CLOCK_PROCESS_CPUTIME_ID, unix.SECCOMP_RET_ALLOW},
+		{"thread CPU time", unix.CLOCK_THREAD_CPUTIME_ID, unix.SECCOMP_RET_ALLOW},
+		{"realtime", unix.CLOCK_REALTIME, unix.SECCOMP_RET_USER_NOTIF},
+		{"monotonic", unix.CLOCK_MONOTONIC, unix.SECCOMP_RET_USER_NOTIF},
+		{"boottime", unix.CLOCK_BOOTTIME, unix.SECCOMP_RET_USER_NOTIF},
+		// ((~pid) << 3) | CPUCLOCK_SCHED: another process's CPU time.
+		{"pid 1's clock", 0xfffffff2, unix.SECCOMP_RET_USER_NOTIF},
+		{"thread clock with a high bit", 1<<32 | unix.CLOCK_THREAD_CPUTIME_ID, unix.SECCOMP_RET_USER_NOTIF},
+	} {
+		if got := runFilter(t, prog, unix.SYS_CLOCK_GETTIME, [6]uint64{c.clock, 0x12340001000}); got != c.want {
+			t.Errorf("clock_gettime(%s) = %#x, want %#x", c.name, got, c.want)
+		}
+	}
+}

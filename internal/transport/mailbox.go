@@ -67,7 +67,14 @@ const (
 	OffSaved = 160
 	// OffScratch holds the guest's %rbx while the vDSO runs a post action:
 	// the vDSO must not touch the stack then (see common_amd64.S).
-	OffScratch  = 216
+	OffScratch = 216
+	// OffCPUTime is a Linux struct timespec (two int64) that the vDSO
+	// fills before a clock_time_get of a CPU-time clock, with the calling
+	// thread's reading of that clock: Linux lets a thread read the precise
+	// CPU time of its own process and thread only (the supervisor can
+	// read another process's to within a scheduler tick at best). The
+	// vDSO sets the nanoseconds to -1 first, so a failed reading shows.
+	OffCPUTime  = 224
 	Size        = 256 // bytes reserved per mailbox
 	NumArgs     = 7
 	NumPostArgs = 5

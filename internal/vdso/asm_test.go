@@ -47,6 +47,7 @@ func TestCommonRoutineMatchesSource(t *testing.T) {
 		{"STATE_RESPONSE", transport.StateResponse},
 		{"OFF_SAVED", transport.OffSaved},
 		{"OFF_SCRATCH", transport.OffScratch},
+		{"OFF_CPU_TIME", transport.OffCPUTime},
 	} {
 		fmt.Fprintf(&prelude, ".set %s, %d\n", c.name, c.val)
 	}
@@ -82,7 +83,7 @@ func TestCommonRoutineMatchesSource(t *testing.T) {
 	for _, sym := range []struct {
 		name string
 		off  int
-	}{{"forkentry", forkEntry}, {"forkmap", forkMap}, {"forkchild", forkChild}} {
+	}{{"forkentry", forkEntry}, {"forkmap", forkMap}, {"forkchild", forkChild}, {"clockentry", clockEntry}} {
 		if want := fmt.Sprintf("%016x t %s\n", sym.off, sym.name); !bytes.Contains(syms, []byte(want)) {
 			t.Errorf("%s is not at %#x in the assembled source:\n%s", sym.name, sym.off, syms)
 		}

@@ -205,6 +205,25 @@ var commonAMD64 = []byte{
 	0x49, 0x8b, 0xa3, 0xd0, 0x00, 0x00, 0x00, // mov 0xd0(%r11),%rsp
 	0x31, 0xc0, // xor %eax,%eax
 	0xc3, // ret
+	// clockentry:
+	0x83, 0xff, 0x02, // cmp $0x2,%edi
+	0x74, 0x09, // je 256
+	0x83, 0xff, 0x04, // cmp $0x4,%edi
+	0x0f, 0x85, 0xaa, 0xfd, 0xff, 0xff, // jne 0
+	0x50,                                                 // push %rax
+	0x57,                                                 // push %rdi
+	0x56,                                                 // push %rsi
+	0x64, 0x48, 0x8b, 0x34, 0x25, 0x40, 0x00, 0x00, 0x00, // mov %fs:0x40,%rsi
+	0x48, 0x81, 0xc6, 0xe0, 0x00, 0x00, 0x00, // add $0xe0,%rsi
+	0x48, 0xc7, 0x46, 0x08, 0xff, 0xff, 0xff, 0xff, // movq $0xffffffffffffffff,0x8(%rsi)
+	0xd1, 0xef, // shr %edi
+	0xff, 0xc7, // inc %edi
+	0xb8, 0xe4, 0x00, 0x00, 0x00, // mov $0xe4,%eax
+	0x0f, 0x05, // syscall
+	0x5e,                         // pop %rsi
+	0x5f,                         // pop %rdi
+	0x58,                         // pop %rax
+	0xe9, 0x7c, 0xfd, 0xff, 0xff, // jmp 0
 }
 
 // Offsets in commonAMD64 of the routines proc_fork uses: the stub of
@@ -217,6 +236,12 @@ const (
 	forkMap   = 0x1c2
 	forkChild = 0x20b
 )
+
+// clockEntry is the offset in commonAMD64 of the routine clock_time_get's
+// stub jumps to: for the CPU-time clocks, the calling thread reads the
+// host's clock into its mailbox (transport.OffCPUTime) before it goes on
+// to the common routine.
+const clockEntry = 0x248
 
 // spinCount is how many times a guest thread checks for the reply before
 // it sleeps (the immediate in "mov $0x400,%ecx" above): some tens of
@@ -360,8 +385,11 @@ func BuildAMD64() *Image {
 			p += copy(s[p:], []byte{0x4c, 0x8b, 0x54, 0x24, 0x08})
 		}
 		target := commonOff
-		if abi.Syscall(i) == abi.SysProcFork {
+		switch abi.Syscall(i) {
+		case abi.SysProcFork:
 			target += forkEntry
+		case abi.SysClockTimeGet:
+			target += clockEntry
 		}
 		s[p] = 0xe9
 		le.PutUint32(s[p+1:], uint32(int32(int64(target)-int64(at)-int64(p+5))))

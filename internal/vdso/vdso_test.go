@@ -399,9 +399,13 @@ func TestStubs(t *testing.T) {
 	var sevenArgs int
 	for name, nr := range names {
 		target := stubTarget(t, img, nr, name)
-		if abi.Syscall(nr) == abi.SysProcFork {
+		switch abi.Syscall(nr) {
+		case abi.SysProcFork:
 			// proc_fork saves its registers first (forkEntry).
 			target -= forkEntry
+		case abi.SysClockTimeGet:
+			// clock_time_get may read a CPU-time clock first.
+			target -= clockEntry
 		}
 		if common == 0 {
 			common = target
@@ -737,8 +741,11 @@ func TestStubsDisassembly(t *testing.T) {
 			want = append(want, "mov 0x8(%rsp),%r10")
 		}
 		target := common
-		if abi.Syscall(nr) == abi.SysProcFork {
+		switch abi.Syscall(nr) {
+		case abi.SysProcFork:
 			target += forkEntry
+		case abi.SysClockTimeGet:
+			target += clockEntry
 		}
 		want = append(want, fmt.Sprintf("jmp %#x", target))
 		for j, w := range want {
@@ -814,7 +821,7 @@ func TestForkRoutines(t *testing.T) {
 	}{
 		{"forkEntry", common + forkEntry, common + forkMap, entry},
 		{"forkMap", common + forkMap, common + forkChild, fmap},
-		{"forkChild", common + forkChild, img.TextEnd, child},
+		{"forkChild", common + forkChild, common + clockEntry, child},
 	} {
 		insns := disassemble(t, img, r.start, r.end)
 		if len(insns) != len(r.want) {
@@ -824,6 +831,53 @@ func TestForkRoutines(t *testing.T) {
 			if insns[i].text != r.want[i] {
 				t.Errorf("%s: instruction %d is %q, want %q", r.name, i, insns[i].text, r.want[i])
 			}
+		}
+	}
+}
+
+// TestClockEntry checks the routine clock_time_get's stub jumps to: for
+// CloudABI's process and thread CPU-time clocks (2 and 4) it reads Linux's
+// CLOCK_PROCESS_CPUTIME_ID or CLOCK_THREAD_CPUTIME_ID (2 and 3) into
+// transport.OffCPUTime, nanoseconds set to -1 first, and keeps the
+// registers the common routine needs; every clock goes on to the common
+// routine.
+func TestClockEntry(t *testing.T) {
+	img := BuildAMD64()
+	common := stubTarget(t, img, 0, "cloudabi_sys_"+abi.Syscall(0).String())
+	at := common + clockEntry
+	want := []string{
+		fmt.Sprintf("cmp $%#x,%%edi", uint32(abi.ClockProcessCputimeId)),
+		fmt.Sprintf("je %#x", at+0xe),
+		fmt.Sprintf("cmp $%#x,%%edi", uint32(abi.ClockThreadCputimeId)),
+		fmt.Sprintf("jne %#x", common),
+		"push %rax",
+		"push %rdi",
+		"push %rsi",
+		fmt.Sprintf("mov %%fs:%#x,%%rsi", transport.FSMailboxPointer),
+		fmt.Sprintf("add $%#x,%%rsi", transport.OffCPUTime),
+		"movq $0xffffffffffffffff,0x8(%rsi)",
+		"shr %edi",
+		"inc %edi",
+		fmt.Sprintf("mov $%#x,%%eax", unix.SYS_CLOCK_GETTIME),
+		"syscall",
+		"pop %rsi",
+		"pop %rdi",
+		"pop %rax",
+		fmt.Sprintf("jmp %#x", common),
+	}
+	insns := disassemble(t, img, at, img.TextEnd)
+	if len(insns) != len(want) {
+		t.Errorf("clockEntry: %d instructions, want %d", len(insns), len(want))
+	}
+	for i := range min(len(insns), len(want)) {
+		if insns[i].text != want[i] {
+			t.Errorf("clockEntry: instruction %d is %q, want %q", i, insns[i].text, want[i])
+		}
+	}
+	// The Linux clock the shift and increment compute.
+	for cloudabi, linux := range map[abi.Clockid]int{abi.ClockProcessCputimeId: unix.CLOCK_PROCESS_CPUTIME_ID, abi.ClockThreadCputimeId: unix.CLOCK_THREAD_CPUTIME_ID} {
+		if got := int(cloudabi>>1 + 1); got != linux {
+			t.Errorf("CloudABI clock %d becomes Linux clock %d, want %d", cloudabi, got, linux)
 		}
 	}
 }

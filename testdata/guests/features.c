@@ -15,6 +15,11 @@
  *   cpu_clocks       the process and thread CPU-time clocks advance while
  *                    the main thread and a second thread compute, and a
  *                    thread's clock counts only its own time
+ *   cpu_clocks_precise  both CPU-time clocks are read to the nanosecond,
+ *                    not as the scheduler last accounted them: a
+ *                    thread that has just started reads more than zero,
+ *                    and each reading after a little work is larger than
+ *                    the one before; the resolution is 1 ns
  *   random_get       two 32-byte random_get results differ
  *   fd_stat_get      fd_stat_get(out) succeeds and grants FD_WRITE
  *   mem_map          anonymous mapping: write/read two pages,
@@ -134,6 +139,36 @@ static bool check_cpu_clocks(void) {
   ok = ok && thread_cpu_ok && thread_cpu_spent >= 20000000 &&
        main_after - main_before < thread_cpu_spent / 2;
   return ok && cpu_now(CLOUDABI_CLOCK_PROCESS_CPUTIME_ID) >= process + 40000000;
+}
+
+/* A thread's first reading: a host that only accounts at scheduler ticks
+   or context switches reports 0 for a thread that has run for less. */
+static cloudabi_timestamp_t fresh_thread_reading;
+
+static void fresh_thread(void *arg) {
+  (void)arg;
+  fresh_thread_reading = cpu_now(CLOUDABI_CLOCK_THREAD_CPUTIME_ID);
+}
+
+static bool check_cpu_clocks_precise(void) {
+  static const cloudabi_clockid_t clocks[] = {CLOUDABI_CLOCK_PROCESS_CPUTIME_ID,
+                                              CLOUDABI_CLOCK_THREAD_CPUTIME_ID};
+  bool ok = true;
+  for (int c = 0; c < 2; c++) {
+    cloudabi_timestamp_t res = 0;
+    ok = ok && cloudabi_sys_clock_res_get(clocks[c], &res) == 0 && res == 1;
+    cloudabi_timestamp_t last = cpu_now(clocks[c]);
+    for (int i = 0; i < 100 && ok; i++) {
+      for (volatile int j = 0; j < 1000; j++) {
+      }
+      cloudabi_timestamp_t now = cpu_now(clocks[c]);
+      ok = now > last;
+      last = now;
+    }
+  }
+  sdk_thread_t t;
+  ok = ok && sdk_thread_create(&t, fresh_thread, NULL) == 0 && sdk_thread_join(t) == 0;
+  return ok && fresh_thread_reading > 0;
 }
 
 /* ---- random ---- */
@@ -345,6 +380,7 @@ void program_main(const argdata_t *ad) {
   report("clock_realtime", check_clock_realtime());
   report("clock_res_get", check_clock_res_get());
   report("cpu_clocks", check_cpu_clocks());
+  report("cpu_clocks_precise", check_cpu_clocks_precise());
   report("random_get", check_random_get());
   report("fd_stat_get", check_fd_stat_get());
   report("mem_map", check_mem_map());
