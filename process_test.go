@@ -40,6 +40,26 @@ func TestFork(t *testing.T) {
 	}
 }
 
+// TestSharedLocks runs the sharedlocks guest several times: a mutex, a
+// condition variable and a readers-writer lock in shared memory, used by
+// a parent and its forked child at once; waiters in one process are woken
+// by the other, owners are told apart by thread id, and a waiter killed in
+// its wait does not take a live waiter's signal.
+func TestSharedLocks(t *testing.T) {
+	for i := 0; i < 10; i++ {
+		r := runTimed(t, "testdata/guests/process/sharedlocks.c",
+			argdata.Map{{Key: argdata.Str("iters"), Value: argdata.IntOf(20000)}, {Key: argdata.Str("rounds"), Value: argdata.IntOf(200)}},
+			threadRunTimeout)
+		checkReport(t, "sharedlocks", r.output, 27)
+		if !r.status.Exited || r.status.Code != 0 {
+			t.Fatalf("run %d: status %v, want exit 0\n%s", i, r.status, r.output)
+		}
+		if t.Failed() {
+			t.Fatalf("run %d failed", i)
+		}
+	}
+}
+
 // TestExec runs the exec guest: proc_exec's errors leave the caller
 // running, a forked child's new image reports its exit to the parent, and
 // the program's own new image has exactly the descriptors it kept.

@@ -16,10 +16,14 @@ import (
 // restores the registers the vDSO saved at the call and returns from
 // proc_fork with the outputs the supervisor wrote into the child's memory:
 // CLOUDABI_PROCESS_CHILD and the thread's id. The parent gets a process
-// descriptor for the child and the same thread id.
+// descriptor for the child, and the child thread's id as well (the ABI
+// leaves it undefined there; FreeBSD reports it).
 //
-// The thread keeps its id in the child: locks it holds are then still
-// its own there.
+// The thread gets a new id in the child, unique like every thread id (see
+// tids): a lock word in memory shared with the parent must not confuse
+// the two. Locks the thread held at the fork still name its old id in the
+// child's copy of private memory; C libraries rewrite them with the new id
+// (cloudlibc does), or release nothing they held across a fork.
 func sysProcFork(t *thread, c *call) abi.Errno {
 	p := t.proc
 	fdOut, tidOut := c.args[0], c.args[1]
@@ -36,7 +40,7 @@ func sysProcFork(t *thread, c *call) abi.Errno {
 	if errno := hostFilesExhausted(1); errno != abi.ESUCCESS {
 		return errno
 	}
-	child, errno := p.fork(t, fdOut, tidOut)
+	child, childTid, errno := p.fork(t, fdOut, tidOut)
 	if errno != abi.ESUCCESS {
 		return errno
 	}
@@ -61,18 +65,25 @@ func sysProcFork(t *thread, c *call) abi.Errno {
 		le.PutUint32(b, uint32(fd))
 	}
 	if b, errno := p.bytes(tidOut, 4, memory.ProtWrite); errno == abi.ESUCCESS {
-		le.PutUint32(b, uint32(t.tid))
+		le.PutUint32(b, uint32(childTid))
 	}
 	return abi.ESUCCESS
 }
 
-// fork builds and starts the child of a proc_fork by thread t. The caller
-// has counted the child in the family.
-func (p *Process) fork(t *thread, fdOut, tidOut uint64) (*Process, abi.Errno) {
+// fork builds and starts the child of a proc_fork by thread t, and
+// returns it with the id of its thread. The caller has counted the child
+// in the family.
+func (p *Process) fork(t *thread, fdOut, tidOut uint64) (*Process, abi.Tid, abi.Errno) {
+	tid, errno := tids.alloc()
+	if errno != abi.ESUCCESS {
+		p.family.procs.Add(-1)
+		return nil, 0, errno
+	}
 	mem, err := p.mem.Clone()
 	if err != nil {
+		tids.free(tid)
 		p.family.procs.Add(-1)
-		return nil, abi.ENOMEM
+		return nil, 0, abi.ENOMEM
 	}
 	child := &Process{
 		mem:     mem,
@@ -87,7 +98,6 @@ func (p *Process) fork(t *thread, fdOut, tidOut uint64) (*Process, abi.Errno) {
 	}
 	child.servers.Store(1)
 	p.mu.Lock()
-	child.nextTid = p.nextTid
 	// Threads of the parent do not exist in the child: forget the Linux
 	// thread ids their slots hold, or the slots would never be free.
 	for i := range p.slots {
@@ -96,7 +106,7 @@ func (p *Process) fork(t *thread, fdOut, tidOut uint64) (*Process, abi.Errno) {
 		}
 	}
 	p.mu.Unlock()
-	ct := &thread{proc: child, tid: t.tid, slot: t.slot, mailbox: t.mailbox}
+	ct := &thread{proc: child, tid: tid, slot: t.slot, mailbox: t.mailbox}
 	child.threads[ct.tid] = ct
 	child.slots[ct.slot].Store(ct)
 
@@ -116,17 +126,18 @@ func (p *Process) fork(t *thread, fdOut, tidOut uint64) (*Process, abi.Errno) {
 	fsBase := p.areas + uint64(t.slot)*threadAreaSize + (threadAreaPages-1)*pageSize
 	entry := sandbox.Entry{PC: p.vdso + vdsoImage.ForkChild, FSBase: fsBase}
 	if errno := child.offerSharedFiles(ct.mailbox, &entry); errno != abi.ESUCCESS {
+		child.dropThreads()
 		child.fds.closeAll()
 		p.family.procs.Add(-1)
 		mem.Close()
-		return nil, errno
+		return nil, 0, errno
 	}
-	if err := child.run(entry); err != nil {
+	if err := child.run(entry); err != nil { // run drops the thread
 		sandbox.DropStartOffers(mem)
 		child.fds.closeAll()
-		return nil, abi.EAGAIN
+		return nil, 0, abi.EAGAIN
 	}
-	return child, abi.ESUCCESS
+	return child, tid, abi.ESUCCESS
 }
 
 // offerSharedFiles makes a forked child share its parent's shared file

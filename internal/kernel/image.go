@@ -35,9 +35,6 @@ const (
 	threadAreaPages = 2
 	threadAreaSize  = threadAreaPages * pageSize
 	canaryLen       = 16
-	// mainTid is the main thread's id. Ids 0 and 1 are never used: C
-	// libraries and other implementations give them special meanings.
-	mainTid = 2
 )
 
 // vdsoImage is built once: it is the same for every process.
@@ -54,7 +51,7 @@ type image struct {
 func roundUp(n uint64) uint64 { return (n + pageSize - 1) &^ (pageSize - 1) }
 
 // buildImage lays out a new process in mem.
-func buildImage(mem *memory.Memory, exe *loader.Executable, argdata []byte, stackSize, memoryLimit uint64) (*image, error) {
+func buildImage(mem *memory.Memory, exe *loader.Executable, argdata []byte, tid abi.Tid, stackSize, memoryLimit uint64) (*image, error) {
 	le := binary.LittleEndian
 	cursor := mem.Base() + sandbox.BootSize
 	mapAt := func(size uint64, prot memory.Prot) (uint64, error) {
@@ -157,7 +154,7 @@ func buildImage(mem *memory.Memory, exe *loader.Executable, argdata []byte, stac
 		{abi.AtPhnum, uint64(exe.Phnum)},
 		{abi.AtPid, pidAddr},
 		{abi.AtSysinfoEhdr, vdsoAddr},
-		{abi.AtTid, mainTid},
+		{abi.AtTid, uint64(tid)},
 		{abi.AtNull, 0},
 	}
 	if len(auxv) != nauxv {
@@ -170,7 +167,7 @@ func buildImage(mem *memory.Memory, exe *loader.Executable, argdata []byte, stac
 	}
 	return &image{
 		entry:   sandbox.Entry{PC: loadBase + exe.Entry, SP: sp, Auxv: auxvAddr, FSBase: fsBase},
-		tid:     mainTid,
+		tid:     tid,
 		shared:  shared,
 		areas:   areas,
 		mailbox: mailbox,

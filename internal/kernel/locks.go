@@ -58,12 +58,38 @@ type condWaiter struct {
 	signalled chan struct{} // closed by condvar_signal
 }
 
-// lockTable holds a process's queues, keyed by guest address. Both scopes
-// key by address: a process's memory is not shared with another process.
+// lockTable holds queues of waiters on lock and condition-variable words.
+//
+// Each process has one, for words only it can see, keyed by guest address:
+// private-scope words, and shared-scope words outside file mappings (its
+// memory is its own). Shared-scope words in memory mapped from a file,
+// which other processes may map too (fd_create1 shared memory, or a file
+// mapped MAP_SHARED, before or across a fork), are queued in sharedLocks,
+// keyed by file and offset, where every process mapping the page finds the
+// same queue. As thread ids are unique across processes (see tids), the
+// owner a shared lock word names is unambiguous.
 type lockTable struct {
 	mu    sync.Mutex
-	locks map[uint64]*lockQueue
-	conds map[uint64][]*condWaiter
+	locks map[lockKey]*lockQueue
+	conds map[lockKey][]*condWaiter
+}
+
+// lockKey names a word's queue: its guest address in a process's table
+// (dev and ino zero), its file and offset in sharedLocks.
+type lockKey struct {
+	dev, ino, off uint64
+}
+
+// sharedLocks is the supervisor-wide table of shared-scope words in file
+// mappings. A waiter whose process dies leaves it (see acquire).
+var sharedLocks lockTable
+
+// lockRef is a validated lock or condition-variable word: the calling
+// process's view of it, and where its waiters queue.
+type lockRef struct {
+	w   *uint32
+	lt  *lockTable
+	key lockKey
 }
 
 // locked runs f with lt.mu held. The lock words f touches are guest
@@ -76,19 +102,40 @@ func (lt *lockTable) locked(f func()) {
 	f()
 }
 
+// lockedWith runs f with the mutexes of lt and other held (once if they
+// are the same): a process's table before sharedLocks, the only order
+// in which two are ever taken.
+func (lt *lockTable) lockedWith(other *lockTable, f func()) {
+	if lt == other {
+		lt.locked(f)
+		return
+	}
+	first, second := lt, other
+	if first == &sharedLocks {
+		first, second = second, first
+	}
+	first.locked(func() { second.locked(f) })
+}
+
 // lockWord validates a lock or condition variable address and returns the
-// word.
-func (p *Process) lockWord(addr uint64, scope abi.Scope) (*uint32, abi.Errno) {
+// word and its queue.
+func (p *Process) lockWord(addr uint64, scope abi.Scope) (lockRef, abi.Errno) {
 	if scope != abi.ScopePrivate && scope != abi.ScopeShared {
-		return nil, abi.EINVAL
+		return lockRef{}, abi.EINVAL
 	}
 	if addr%4 != 0 {
-		return nil, abi.EINVAL
+		return lockRef{}, abi.EINVAL
 	}
 	if _, errno := p.bytes(addr, 4, memory.ProtRead|memory.ProtWrite); errno != abi.ESUCCESS {
-		return nil, errno
+		return lockRef{}, errno
 	}
-	return p.word(addr), abi.ESUCCESS
+	r := lockRef{w: p.word(addr), lt: &p.locks, key: lockKey{off: addr}}
+	if scope == abi.ScopeShared {
+		if dev, ino, off, ok := p.mem.FileAt(addr); ok {
+			r.lt, r.key = &sharedLocks, lockKey{dev: dev, ino: ino, off: off}
+		}
+	}
+	return r, abi.ESUCCESS
 }
 
 // tryAcquire takes the lock at once if it is free; otherwise, with queue,
@@ -99,12 +146,12 @@ func (p *Process) lockWord(addr uint64, scope abi.Scope) (*uint32, abi.Errno) {
 // and will retry): handing a lock to a sleeping waiter instead makes every
 // contended lock operation wait for a wake-up, a convoy that is very slow
 // where wake-ups are slow.
-func (lt *lockTable) tryAcquire(w *uint32, addr uint64, t *thread, write, queue bool) (*lockWaiter, abi.Errno) {
+func (lt *lockTable) tryAcquire(w *uint32, key lockKey, t *thread, write, queue bool) (*lockWaiter, abi.Errno) {
 	tid := t.tid
 	if lt.locks == nil {
-		lt.locks = make(map[uint64]*lockQueue)
+		lt.locks = make(map[lockKey]*lockQueue)
 	}
-	q := lt.locks[addr]
+	q := lt.locks[key]
 	km := uint32(0)
 	if !q.empty() {
 		km = lockKernelManaged
@@ -137,7 +184,7 @@ func (lt *lockTable) tryAcquire(w *uint32, addr uint64, t *thread, write, queue 
 		}
 		if q == nil {
 			q = &lockQueue{}
-			lt.locks[addr] = q
+			lt.locks[key] = q
 		}
 		wt := &lockWaiter{t: t, write: write, wake: make(chan struct{})}
 		if write {
@@ -154,7 +201,7 @@ func (lt *lockTable) tryAcquire(w *uint32, addr uint64, t *thread, write, queue 
 // them all to try again and leaves the lock free but kernel-managed, so
 // that user space takes it only through the supervisor until they have had
 // their turn. Called with lt.mu held.
-func (lt *lockTable) release(w *uint32, addr uint64, tid abi.Tid) abi.Errno {
+func (lt *lockTable) release(w *uint32, key lockKey, tid abi.Tid) abi.Errno {
 	for i := 0; i < casRetries; i++ {
 		v := atomic.LoadUint32(w)
 		if v&lockWrlocked != 0 {
@@ -174,7 +221,7 @@ func (lt *lockTable) release(w *uint32, addr uint64, tid abi.Tid) abi.Errno {
 			}
 		}
 		// The caller was the last holder.
-		q := lt.locks[addr]
+		q := lt.locks[key]
 		next := uint32(0)
 		if !q.empty() {
 			next = lockKernelManaged
@@ -183,7 +230,7 @@ func (lt *lockTable) release(w *uint32, addr uint64, tid abi.Tid) abi.Errno {
 			continue
 		}
 		if q != nil {
-			delete(lt.locks, addr)
+			delete(lt.locks, key)
 			for _, wt := range q.writers {
 				close(wt.wake)
 				wt.t.woken()
@@ -198,20 +245,27 @@ func (lt *lockTable) release(w *uint32, addr uint64, tid abi.Tid) abi.Errno {
 	return abi.EAGAIN
 }
 
-// withdraw takes a waiter out of its queue after a timeout. It reports
-// false if the waiter was woken in the meantime. Called with lt.mu held.
-func (lt *lockTable) withdraw(w *uint32, addr uint64, wt *lockWaiter) bool {
+// withdraw takes a waiter out of its queue after a timeout, or when its
+// process has died. It reports false if the waiter was woken in the
+// meantime. w is nil when the word must not be touched (the process is
+// gone, and its memory may be); a word left kernel-managed with nobody
+// queued costs one lock_unlock call and is then plain again. Called with
+// lt.mu held.
+func (lt *lockTable) withdraw(w *uint32, key lockKey, wt *lockWaiter) bool {
 	select {
 	case <-wt.wake:
 		return false
 	default:
 	}
-	q := lt.locks[addr]
+	q := lt.locks[key]
 	if q != nil {
 		q.writers = remove(q.writers, wt)
 		q.readers = remove(q.readers, wt)
 		if q.empty() {
-			delete(lt.locks, addr)
+			delete(lt.locks, key)
+			if w == nil {
+				return true
+			}
 			// Nobody is queued any more: let user space take the
 			// lock by itself again.
 			for i := 0; i < casRetries; i++ {
@@ -228,12 +282,12 @@ func (lt *lockTable) withdraw(w *uint32, addr uint64, wt *lockWaiter) bool {
 // acquire takes a lock for a thread, waiting (until tmo fires, if it is not
 // nil) as long as it is busy. It reports whether the lock was taken;
 // false means the deadline passed, or the process died (noReply).
-func (lt *lockTable) acquire(t *thread, w *uint32, addr uint64, write bool, tmo *timeout) (bool, abi.Errno) {
-	p := t.proc
+func acquire(t *thread, r lockRef, write bool, tmo *timeout) (bool, abi.Errno) {
+	p, lt, w, key := t.proc, r.lt, r.w, r.key
 	for {
 		var wt *lockWaiter
 		var errno abi.Errno
-		lt.locked(func() { wt, errno = lt.tryAcquire(w, addr, t, write, true) })
+		lt.locked(func() { wt, errno = lt.tryAcquire(w, key, t, write, true) })
 		if errno != abi.ESUCCESS {
 			return false, errno
 		}
@@ -244,14 +298,16 @@ func (lt *lockTable) acquire(t *thread, w *uint32, addr uint64, write bool, tmo 
 			continue // woken: try again
 		}
 		if p.dead.Load() {
+			// Leave the queue, which may be shared with live processes.
+			lt.locked(func() { lt.withdraw(nil, key, wt) })
 			return false, noReply
 		}
 		var withdrawn bool
 		lt.locked(func() {
-			withdrawn = lt.withdraw(w, addr, wt)
+			withdrawn = lt.withdraw(w, key, wt)
 			if !withdrawn {
 				// Woken as the time ran out: one last try.
-				_, errno = lt.tryAcquire(w, addr, t, write, false)
+				_, errno = lt.tryAcquire(w, key, t, write, false)
 			}
 		})
 		return !withdrawn && errno == abi.ESUCCESS, abi.ESUCCESS
@@ -268,43 +324,48 @@ func remove[T comparable](s []T, x T) []T {
 }
 
 // unlock implements lock_unlock (and the release in thread_exit).
-func (lt *lockTable) unlock(t *thread, addr uint64, scope abi.Scope) abi.Errno {
-	w, errno := t.proc.lockWord(addr, scope)
+func (t *thread) unlock(addr uint64, scope abi.Scope) abi.Errno {
+	r, errno := t.proc.lockWord(addr, scope)
 	if errno != abi.ESUCCESS {
 		return errno
 	}
-	lt.mu.Lock()
-	defer lt.mu.Unlock()
-	return lt.release(w, addr, t.tid)
+	r.lt.locked(func() { errno = r.lt.release(r.w, r.key, t.tid) })
+	return errno
 }
 
 func sysLockUnlock(t *thread, c *call) abi.Errno {
-	return t.proc.locks.unlock(t, c.args[0], abi.Scope(c.args[1]))
+	return t.unlock(c.args[0], abi.Scope(c.args[1]))
 }
 
 func sysCondvarSignal(t *thread, c *call) abi.Errno {
 	p := t.proc
 	addr, scope, n := c.args[0], abi.Scope(c.args[1]), uint32(c.args[2])
-	w, errno := p.lockWord(addr, scope)
+	r, errno := p.lockWord(addr, scope)
 	if errno != abi.ESUCCESS {
 		return errno
 	}
-	lt := &p.locks
-	lt.mu.Lock()
-	defer lt.mu.Unlock()
-	waiters := lt.conds[addr]
-	k := min(uint64(n), uint64(len(waiters)))
-	for _, cw := range waiters[:k] {
-		close(cw.signalled)
-		cw.t.woken()
-	}
-	waiters = waiters[k:]
-	if len(waiters) == 0 {
-		delete(lt.conds, addr)
-		atomic.StoreUint32(w, uint32(abi.CondvarHasNoWaiters))
-	} else {
-		lt.conds[addr] = waiters
-	}
+	r.lt.locked(func() {
+		lt := r.lt
+		waiters := lt.conds[r.key]
+		// A waiter whose process has died takes no signal: it would be
+		// lost to a live waiter in another process. (It leaves the queue
+		// by itself too, but maybe only after its death is seen.)
+		for n > 0 && len(waiters) > 0 {
+			cw := waiters[0]
+			waiters = waiters[1:]
+			if !cw.t.proc.dead.Load() {
+				n--
+			}
+			close(cw.signalled)
+			cw.t.woken()
+		}
+		if len(waiters) == 0 {
+			delete(lt.conds, r.key)
+			atomic.StoreUint32(r.w, uint32(abi.CondvarHasNoWaiters))
+		} else {
+			lt.conds[r.key] = waiters
+		}
+	})
 	return abi.ESUCCESS
 }
 
@@ -323,7 +384,6 @@ func isLockType(t abi.Eventtype) bool {
 // optional timeout.
 func (t *thread) pollLocks(c *call, subs []subscription, out, neventsAddr uint64) abi.Errno {
 	p := t.proc
-	lt := &p.locks
 	s := subs[0]
 	result := func(errno abi.Errno) abi.Errno {
 		return p.writeEvents(out, neventsAddr, []event{{userdata: s.userdata, typ: s.typ, errno: errno}})
@@ -339,7 +399,7 @@ func (t *thread) pollLocks(c *call, subs []subscription, out, neventsAddr uint64
 	timedOut := func() abi.Errno {
 		return p.writeEvents(out, neventsAddr, []event{{userdata: subs[1].userdata, typ: abi.EventtypeClock}})
 	}
-	lw, errno := p.lockWord(s.lock, s.lockScope)
+	lr, errno := p.lockWord(s.lock, s.lockScope)
 	if errno != abi.ESUCCESS {
 		return result(errno)
 	}
@@ -347,14 +407,14 @@ func (t *thread) pollLocks(c *call, subs []subscription, out, neventsAddr uint64
 	if s.typ != abi.EventtypeCondvar {
 		write := s.typ == abi.EventtypeLockWrlock
 		var errno abi.Errno
-		lt.locked(func() { _, errno = lt.tryAcquire(lw, s.lock, t, write, false) })
+		lr.lt.locked(func() { _, errno = lr.lt.tryAcquire(lr.w, lr.key, t, write, false) })
 		if errno != abi.EBUSY {
 			return result(errno) // taken at once, or an error
 		}
 		tmo := t.startTimeout(timeout)
 		return t.async(c, func(c *call) abi.Errno {
 			defer p.timeouts.stop(tmo)
-			ok, errno := lt.acquire(t, lw, s.lock, write, tmo)
+			ok, errno := acquire(t, lr, write, tmo)
 			switch {
 			case errno == noReply:
 				return noReply
@@ -368,7 +428,7 @@ func (t *thread) pollLocks(c *call, subs []subscription, out, neventsAddr uint64
 	}
 
 	// Condition variable.
-	cw, errno := p.lockWord(s.condvar, s.condScope)
+	cr, errno := p.lockWord(s.condvar, s.condScope)
 	if errno != abi.ESUCCESS {
 		return result(errno)
 	}
@@ -376,14 +436,14 @@ func (t *thread) pollLocks(c *call, subs []subscription, out, neventsAddr uint64
 	// once the lock is free, a signaller may look at the word, and must
 	// see the waiter.
 	waiter := &condWaiter{t: t, signalled: make(chan struct{})}
-	lt.locked(func() {
-		if lt.conds == nil {
-			lt.conds = make(map[uint64][]*condWaiter)
+	cr.lt.lockedWith(lr.lt, func() {
+		if cr.lt.conds == nil {
+			cr.lt.conds = make(map[lockKey][]*condWaiter)
 		}
-		lt.conds[s.condvar] = append(lt.conds[s.condvar], waiter)
-		atomic.StoreUint32(cw, ^uint32(abi.CondvarHasNoWaiters))
-		if errno = lt.release(lw, s.lock, t.tid); errno != abi.ESUCCESS {
-			lt.dequeueCond(cw, s.condvar, waiter)
+		cr.lt.conds[cr.key] = append(cr.lt.conds[cr.key], waiter)
+		atomic.StoreUint32(cr.w, ^uint32(abi.CondvarHasNoWaiters))
+		if errno = lr.lt.release(lr.w, lr.key, t.tid); errno != abi.ESUCCESS {
+			cr.lt.dequeueCond(cr.w, cr.key, waiter)
 		}
 	})
 	if errno != abi.ESUCCESS {
@@ -393,22 +453,26 @@ func (t *thread) pollLocks(c *call, subs []subscription, out, neventsAddr uint64
 	return t.async(c, func(c *call) abi.Errno {
 		signalled := waitTimeout(t, waiter.signalled, tmo)
 		p.timeouts.stop(tmo)
-		if p.dead.Load() {
-			return noReply
-		}
 		if !signalled {
-			lt.locked(func() {
+			w := cr.w
+			if p.dead.Load() {
+				w = nil // see withdraw
+			}
+			cr.lt.locked(func() {
 				select {
 				case <-waiter.signalled:
 					signalled = true
 				default:
-					lt.dequeueCond(cw, s.condvar, waiter)
+					cr.lt.dequeueCond(w, cr.key, waiter)
 				}
 			})
 		}
+		if p.dead.Load() {
+			return noReply
+		}
 		// Either way the caller gets its lock back before poll
 		// returns, as pthread_cond_wait requires.
-		if _, errno := lt.acquire(t, lw, s.lock, true, nil); errno != abi.ESUCCESS {
+		if _, errno := acquire(t, lr, true, nil); errno != abi.ESUCCESS {
 			if errno == noReply {
 				return noReply
 			}
@@ -422,14 +486,17 @@ func (t *thread) pollLocks(c *call, subs []subscription, out, neventsAddr uint64
 }
 
 // dequeueCond takes a waiter off a condition variable's queue, clearing
-// the word when nobody waits any more. Called with lt.mu held.
-func (lt *lockTable) dequeueCond(w *uint32, addr uint64, waiter *condWaiter) {
-	rest := remove(lt.conds[addr], waiter)
+// the word (unless w is nil, see withdraw) when nobody waits any more.
+// Called with lt.mu held.
+func (lt *lockTable) dequeueCond(w *uint32, key lockKey, waiter *condWaiter) {
+	rest := remove(lt.conds[key], waiter)
 	if len(rest) == 0 {
-		delete(lt.conds, addr)
-		atomic.StoreUint32(w, uint32(abi.CondvarHasNoWaiters))
+		delete(lt.conds, key)
+		if w != nil {
+			atomic.StoreUint32(w, uint32(abi.CondvarHasNoWaiters))
+		}
 	} else {
-		lt.conds[addr] = rest
+		lt.conds[key] = rest
 	}
 }
 

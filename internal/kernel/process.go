@@ -98,8 +98,7 @@ type Process struct {
 	slots [transport.MaxThreads]atomic.Pointer[thread]
 
 	mu      sync.Mutex
-	threads map[abi.Tid]*thread
-	nextTid abi.Tid
+	threads map[abi.Tid]*thread // all of whose ids are taken from tids
 
 	// servers counts the dispatcher, goroutines running calls, and one
 	// for the process itself; guest memory is released when it drops to
@@ -201,12 +200,18 @@ func start(exe *loader.Executable, argdata []byte, fdt *fdTable, opts Options, f
 		opts:    opts,
 		family:  fam,
 		threads: make(map[abi.Tid]*thread),
-		nextTid: 1,
 		done:    make(chan struct{}),
 	}
 	p.servers.Store(1)
-	img, err := buildImage(mem, exe, argdata, opts.StackSize, opts.MemoryLimit)
+	tid, errno := tids.alloc()
+	if errno != abi.ESUCCESS {
+		fam.procs.Add(-1)
+		mem.Close()
+		return nil, errno
+	}
+	img, err := buildImage(mem, exe, argdata, tid, opts.StackSize, opts.MemoryLimit)
 	if err != nil {
+		tids.free(tid)
 		fam.procs.Add(-1)
 		mem.Close()
 		return nil, err
@@ -215,7 +220,6 @@ func start(exe *loader.Executable, argdata []byte, fdt *fdTable, opts Options, f
 	main := &thread{proc: p, tid: img.tid, slot: 0, mailbox: img.mailbox}
 	p.threads[main.tid] = main
 	p.slots[0].Store(main)
-	p.nextTid = img.tid + 1
 	if err := p.run(img.entry); err != nil {
 		return nil, err
 	}
@@ -239,6 +243,7 @@ func (p *Process) limits() sandbox.Limits {
 func (p *Process) run(entry sandbox.Entry) error {
 	sb, err := sandbox.Start(p.mem, entry, p.limits())
 	if err != nil {
+		p.dropThreads()
 		p.family.procs.Add(-1)
 		p.mem.Close()
 		return err
@@ -304,6 +309,7 @@ func randomRegionBase(size uint64) (uint64, error) {
 func (p *Process) reap() {
 	ex := p.sb.Wait()
 	p.dead.Store(true)
+	p.dropThreads()
 	// Wake the dispatcher; nothing in the sandbox can ring any more.
 	doorbell := p.word(p.shared + transport.SharedDoorbell)
 	atomic.AddUint32(doorbell, 1)

@@ -20,9 +20,6 @@ var threadSyscalls = map[abi.Syscall]handler{
 	abi.SysCondvarSignal: sysCondvarSignal,
 }
 
-// maxTid bounds thread ids: the low 30 bits of a lock word hold one.
-const maxTid = 1<<30 - 1
-
 func sysThreadCreate(t *thread, c *call) abi.Errno {
 	p := t.proc
 	raw, errno := p.bytes(c.args[0], abi.SizeofThreadattr, memory.ProtRead)
@@ -91,19 +88,14 @@ func (p *Process) newThread() (*thread, uint64, abi.Errno) {
 	if slot < 0 {
 		return nil, 0, abi.EAGAIN
 	}
-	tid := p.nextTid
-	for p.threads[tid] != nil || tid < mainTid || tid > maxTid {
-		if tid >= maxTid {
-			tid = mainTid
-		} else {
-			tid++
-		}
-	}
-	p.nextTid = tid + 1
 	area := p.areas + uint64(slot)*threadAreaSize
 	fsBase, mailbox, err := initThreadArea(p.mem, area, p.shared, slot)
 	if err != nil {
 		return nil, 0, abi.EIO
+	}
+	tid, errno := tids.alloc()
+	if errno != abi.ESUCCESS {
+		return nil, 0, errno
 	}
 	nt := &thread{proc: p, tid: tid, slot: slot, mailbox: mailbox}
 	p.threads[tid] = nt
@@ -125,19 +117,39 @@ func (p *Process) reapUnstarted(nt *thread) {
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if p.threads[nt.tid] == nt && !nt.started.Load() {
-		delete(p.threads, nt.tid)
-		p.slots[nt.slot].Store(nil)
+	if !nt.started.Load() {
+		p.dropThread(nt)
+	}
+}
+
+// dropThread forgets a thread that has ended, freeing its slot and its id.
+// Called with p.mu held; only a thread that is still registered is
+// dropped, so an id is never freed twice (it may belong to another
+// thread by then).
+func (p *Process) dropThread(t *thread) {
+	if p.threads[t.tid] != t {
+		return
+	}
+	delete(p.threads, t.tid)
+	p.slots[t.slot].CompareAndSwap(t, nil)
+	tids.free(t.tid)
+}
+
+// dropThreads forgets every thread of a process that can run no more.
+func (p *Process) dropThreads() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for _, t := range p.threads {
+		p.dropThread(t)
 	}
 }
 
 func sysThreadExit(t *thread, c *call) abi.Errno {
 	p := t.proc
 	// Release the lock first: this is how pthread_join learns of the exit.
-	p.locks.unlock(t, c.args[0], abi.Scope(c.args[1]))
+	t.unlock(c.args[0], abi.Scope(c.args[1]))
 	p.mu.Lock()
-	delete(p.threads, t.tid)
-	p.slots[t.slot].Store(nil)
+	p.dropThread(t)
 	p.mu.Unlock()
 	c.post = unix.SYS_EXIT
 	c.postArgs = [transport.NumPostArgs]uint64{}

@@ -315,6 +315,25 @@ func (m *Memory) IsFile(addr, length uint64) bool {
 	return m.fileOverlap(addr, addr+length) > 0
 }
 
+// FileAt names the file page under a guest address, for waits that other
+// processes mapping the same file must meet: the file's device and inode
+// numbers and the offset in the file. ok is false where the address is
+// not mapped from a file, where the supervisor's view there is not the
+// file itself (a read-only or detached range), and past the file's end.
+func (m *Memory) FileAt(addr uint64) (dev, ino, off uint64, ok bool) {
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	for _, r := range m.files {
+		if addr >= r.start && addr < r.end {
+			if r.detached || !r.f.writable || !m.filesBacked(addr, addr+1) {
+				return 0, 0, 0, false
+			}
+			return r.f.dev, r.f.ino, r.off + (addr - r.start), true
+		}
+	}
+	return 0, 0, 0, false
+}
+
 // Sync writes the file pages of [addr, addr+length) back to their files,
 // as msync(2) with flags does; memfd pages have nothing to write back.
 func (m *Memory) Sync(addr, length uint64, flags int) error {

@@ -54,19 +54,37 @@ _Noreturn void sdk_thread_exit(void);
 /* The CloudABI thread id of the calling thread. */
 cloudabi_tid_t sdk_thread_self(void);
 
+/* proc_fork for programs that use these helpers: in the child, the calling
+ * thread goes on under the new thread id the runtime gives it, which the
+ * helpers use from then on. *fd is the child's process descriptor in the
+ * parent and CLOUDABI_PROCESS_CHILD in the child. Locks held at the fork
+ * still name the old id in the child's copy of memory: fork holding none
+ * of them. */
+cloudabi_errno_t sdk_proc_fork(cloudabi_fd_t *fd);
+
 /* The thread id of a thread that has not been joined yet. */
 cloudabi_tid_t sdk_thread_tid(sdk_thread_t thread);
 
 /* ---- Mutexes (not recursive) ---- */
 
+/* The mutexes, readers-writer locks and condition variables below work
+ * between the threads of one process. Initialised with the *_init_shared
+ * functions instead, in memory that processes share (fd_create1 shared
+ * memory or a file mapped with CLOUDABI_MAP_SHARED, across proc_fork or
+ * not), they work between the threads of those processes too
+ * (CLOUDABI_SCOPE_SHARED). A condition variable and the mutex it is used
+ * with should then both be shared. */
+
 typedef struct {
   _Atomic(cloudabi_lock_t) lock;
+  uint32_t shared; /* 0: private to the process */
 } sdk_mutex_t;
 
-#define SDK_MUTEX_INITIALIZER {CLOUDABI_LOCK_UNLOCKED}
+#define SDK_MUTEX_INITIALIZER {CLOUDABI_LOCK_UNLOCKED, 0}
 
 /* Also ok: sdk_mutex_t m = SDK_MUTEX_INITIALIZER; or zeroed memory. */
 void sdk_mutex_init(sdk_mutex_t *m);
+void sdk_mutex_init_shared(sdk_mutex_t *m);
 
 /* EDEADLK if the caller holds the mutex already. */
 cloudabi_errno_t sdk_mutex_lock(sdk_mutex_t *m);
@@ -80,11 +98,13 @@ cloudabi_errno_t sdk_mutex_unlock(sdk_mutex_t *m);
 
 typedef struct {
   _Atomic(cloudabi_lock_t) lock;
+  uint32_t shared;
 } sdk_rwlock_t;
 
-#define SDK_RWLOCK_INITIALIZER {CLOUDABI_LOCK_UNLOCKED}
+#define SDK_RWLOCK_INITIALIZER {CLOUDABI_LOCK_UNLOCKED, 0}
 
 void sdk_rwlock_init(sdk_rwlock_t *rw);
+void sdk_rwlock_init_shared(sdk_rwlock_t *rw);
 /* EDEADLK if the caller holds the write lock. */
 cloudabi_errno_t sdk_rwlock_rdlock(sdk_rwlock_t *rw);
 /* EDEADLK if the caller holds the write lock. */
@@ -96,11 +116,13 @@ cloudabi_errno_t sdk_rwlock_unlock(sdk_rwlock_t *rw);
 
 typedef struct {
   _Atomic(cloudabi_condvar_t) cond;
+  uint32_t shared;
 } sdk_cond_t;
 
-#define SDK_COND_INITIALIZER {CLOUDABI_CONDVAR_HAS_NO_WAITERS}
+#define SDK_COND_INITIALIZER {CLOUDABI_CONDVAR_HAS_NO_WAITERS, 0}
 
 void sdk_cond_init(sdk_cond_t *c);
+void sdk_cond_init_shared(sdk_cond_t *c);
 
 /* Releases m, waits for a signal and takes m again before returning.
  * Spurious wake-ups are possible: wait in a loop on a predicate. */

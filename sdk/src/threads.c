@@ -37,6 +37,7 @@
 #define WRLOCKED CLOUDABI_LOCK_WRLOCKED
 #define KERNEL_MANAGED CLOUDABI_LOCK_KERNEL_MANAGED
 #define SCOPE CLOUDABI_SCOPE_PRIVATE
+#define SCOPE_OF(x) ((x)->shared ? CLOUDABI_SCOPE_SHARED : CLOUDABI_SCOPE_PRIVATE)
 
 /* How many times a contended lock is retried in user space before the
  * thread queues in the runtime: enough to cover a short critical section
@@ -80,6 +81,20 @@ cloudabi_tid_t sdk_thread_self(void) {
 
 cloudabi_tid_t sdk_thread_tid(sdk_thread_t t) { return t->tid; }
 
+cloudabi_errno_t sdk_proc_fork(cloudabi_fd_t *fd) {
+  cloudabi_tid_t tid;
+  cloudabi_errno_t error = cloudabi_sys_proc_fork(fd, &tid);
+  if (error == 0 && *fd == CLOUDABI_PROCESS_CHILD) {
+    if (self_tid != 0) {
+      self_tid = tid;
+      self->tid = tid;
+    } else {
+      sdk_tid = tid;
+    }
+  }
+  return error;
+}
+
 static inline void cpu_relax(void) { __builtin_ia32_pause(); }
 
 static inline uintptr_t round_up(uintptr_t v, uintptr_t align) {
@@ -90,12 +105,13 @@ static inline uintptr_t round_up(uintptr_t v, uintptr_t align) {
 
 /* Waits in the runtime until the lock is held (for writing if `write`).
  * The runtime takes it at once if it became free meanwhile. */
-static cloudabi_errno_t lock_wait(_Atomic(cloudabi_lock_t) *lock, bool write) {
+static cloudabi_errno_t lock_wait(_Atomic(cloudabi_lock_t) *lock,
+                                  cloudabi_scope_t scope, bool write) {
   cloudabi_subscription_t sub = {
       .type = write ? CLOUDABI_EVENTTYPE_LOCK_WRLOCK
                     : CLOUDABI_EVENTTYPE_LOCK_RDLOCK,
       .lock.lock = lock,
-      .lock.lock_scope = SCOPE,
+      .lock.lock_scope = scope,
   };
   cloudabi_event_t ev;
   size_t n;
@@ -108,7 +124,7 @@ static cloudabi_errno_t lock_wait(_Atomic(cloudabi_lock_t) *lock, bool write) {
 }
 
 static cloudabi_errno_t lock_wrlock(_Atomic(cloudabi_lock_t) *lock,
-                                    bool try) {
+                                    cloudabi_scope_t scope, bool try) {
   cloudabi_tid_t tid = sdk_thread_self();
   for (int i = 0;; ++i) {
     cloudabi_lock_t old = CLOUDABI_LOCK_UNLOCKED;
@@ -121,7 +137,7 @@ static cloudabi_errno_t lock_wrlock(_Atomic(cloudabi_lock_t) *lock,
     if (try)
       return CLOUDABI_EBUSY;
     if (i >= SPIN_ITERATIONS + YIELD_ITERATIONS)
-      return lock_wait(lock, true);
+      return lock_wait(lock, scope, true);
     if (i < SPIN_ITERATIONS)
       cpu_relax();
     else
@@ -129,7 +145,8 @@ static cloudabi_errno_t lock_wrlock(_Atomic(cloudabi_lock_t) *lock,
   }
 }
 
-static cloudabi_errno_t lock_rdlock(_Atomic(cloudabi_lock_t) *lock) {
+static cloudabi_errno_t lock_rdlock(_Atomic(cloudabi_lock_t) *lock,
+                                    cloudabi_scope_t scope) {
   cloudabi_lock_t old = atomic_load_explicit(lock, memory_order_relaxed);
   for (int i = 0;; ++i) {
     if ((old & (WRLOCKED | KERNEL_MANAGED)) == 0) {
@@ -144,7 +161,7 @@ static cloudabi_errno_t lock_rdlock(_Atomic(cloudabi_lock_t) *lock) {
     /* Write-locked, or writers are queued (writers are preferred, so no
      * new read lock is taken while KERNEL_MANAGED is set). */
     if (i >= SPIN_ITERATIONS + YIELD_ITERATIONS)
-      return lock_wait(lock, false);
+      return lock_wait(lock, scope, false);
     if (i < SPIN_ITERATIONS)
       cpu_relax();
     else
@@ -153,7 +170,8 @@ static cloudabi_errno_t lock_rdlock(_Atomic(cloudabi_lock_t) *lock) {
   }
 }
 
-static cloudabi_errno_t lock_unlock(_Atomic(cloudabi_lock_t) *lock) {
+static cloudabi_errno_t lock_unlock(_Atomic(cloudabi_lock_t) *lock,
+                                    cloudabi_scope_t scope) {
   cloudabi_lock_t old = atomic_load_explicit(lock, memory_order_relaxed);
   if ((old & WRLOCKED) != 0) {
     cloudabi_tid_t tid = sdk_thread_self();
@@ -166,14 +184,14 @@ static cloudabi_errno_t lock_unlock(_Atomic(cloudabi_lock_t) *lock) {
                                                 memory_order_relaxed))
       return 0;
     /* KERNEL_MANAGED: the runtime passes the lock on. */
-    return cloudabi_sys_lock_unlock(lock, SCOPE);
+    return cloudabi_sys_lock_unlock(lock, scope);
   }
   for (;;) {
     cloudabi_lock_t readers = old & ~KERNEL_MANAGED;
     if (readers == 0)
       return CLOUDABI_EPERM;
     if (readers == 1 && (old & KERNEL_MANAGED) != 0)
-      return cloudabi_sys_lock_unlock(lock, SCOPE); /* last reader */
+      return cloudabi_sys_lock_unlock(lock, scope); /* last reader */
     if (atomic_compare_exchange_weak_explicit(lock, &old, old - 1,
                                               memory_order_release,
                                               memory_order_relaxed))
@@ -185,43 +203,61 @@ static cloudabi_errno_t lock_unlock(_Atomic(cloudabi_lock_t) *lock) {
 
 void sdk_mutex_init(sdk_mutex_t *m) {
   atomic_init(&m->lock, CLOUDABI_LOCK_UNLOCKED);
+  m->shared = 0;
+}
+
+void sdk_mutex_init_shared(sdk_mutex_t *m) {
+  atomic_init(&m->lock, CLOUDABI_LOCK_UNLOCKED);
+  m->shared = 1;
 }
 
 cloudabi_errno_t sdk_mutex_lock(sdk_mutex_t *m) {
-  return lock_wrlock(&m->lock, false);
+  return lock_wrlock(&m->lock, SCOPE_OF(m), false);
 }
 
 cloudabi_errno_t sdk_mutex_trylock(sdk_mutex_t *m) {
-  return lock_wrlock(&m->lock, true);
+  return lock_wrlock(&m->lock, SCOPE_OF(m), true);
 }
 
 cloudabi_errno_t sdk_mutex_unlock(sdk_mutex_t *m) {
   cloudabi_lock_t old = atomic_load_explicit(&m->lock, memory_order_relaxed);
   if ((old & WRLOCKED) == 0)
     return CLOUDABI_EPERM;
-  return lock_unlock(&m->lock);
+  return lock_unlock(&m->lock, SCOPE_OF(m));
 }
 
 void sdk_rwlock_init(sdk_rwlock_t *rw) {
   atomic_init(&rw->lock, CLOUDABI_LOCK_UNLOCKED);
+  rw->shared = 0;
+}
+
+void sdk_rwlock_init_shared(sdk_rwlock_t *rw) {
+  atomic_init(&rw->lock, CLOUDABI_LOCK_UNLOCKED);
+  rw->shared = 1;
 }
 
 cloudabi_errno_t sdk_rwlock_rdlock(sdk_rwlock_t *rw) {
-  return lock_rdlock(&rw->lock);
+  return lock_rdlock(&rw->lock, SCOPE_OF(rw));
 }
 
 cloudabi_errno_t sdk_rwlock_wrlock(sdk_rwlock_t *rw) {
-  return lock_wrlock(&rw->lock, false);
+  return lock_wrlock(&rw->lock, SCOPE_OF(rw), false);
 }
 
 cloudabi_errno_t sdk_rwlock_unlock(sdk_rwlock_t *rw) {
-  return lock_unlock(&rw->lock);
+  return lock_unlock(&rw->lock, SCOPE_OF(rw));
 }
 
 /* ---- Condition variables ---- */
 
 void sdk_cond_init(sdk_cond_t *c) {
   atomic_init(&c->cond, CLOUDABI_CONDVAR_HAS_NO_WAITERS);
+  c->shared = 0;
+}
+
+void sdk_cond_init_shared(sdk_cond_t *c) {
+  atomic_init(&c->cond, CLOUDABI_CONDVAR_HAS_NO_WAITERS);
+  c->shared = 1;
 }
 
 static cloudabi_errno_t cond_wait(sdk_cond_t *c, sdk_mutex_t *m, bool timed,
@@ -230,9 +266,9 @@ static cloudabi_errno_t cond_wait(sdk_cond_t *c, sdk_mutex_t *m, bool timed,
       {
           .type = CLOUDABI_EVENTTYPE_CONDVAR,
           .condvar.condvar = &c->cond,
-          .condvar.condvar_scope = SCOPE,
+          .condvar.condvar_scope = SCOPE_OF(c),
           .condvar.lock = &m->lock,
-          .condvar.lock_scope = SCOPE,
+          .condvar.lock_scope = SCOPE_OF(m),
       },
       {
           .userdata = 1,
@@ -267,7 +303,7 @@ static cloudabi_errno_t cond_signal(sdk_cond_t *c, cloudabi_nthreads_t n) {
   if (atomic_load_explicit(&c->cond, memory_order_relaxed) ==
       CLOUDABI_CONDVAR_HAS_NO_WAITERS)
     return 0;
-  return cloudabi_sys_condvar_signal(&c->cond, SCOPE, n);
+  return cloudabi_sys_condvar_signal(&c->cond, SCOPE_OF(c), n);
 }
 
 cloudabi_errno_t sdk_cond_signal(sdk_cond_t *c) { return cond_signal(c, 1); }
@@ -409,7 +445,7 @@ cloudabi_errno_t sdk_thread_join(sdk_thread_t t) {
   if (!atomic_compare_exchange_strong_explicit(&t->join, &old, WRLOCKED | tid,
                                                memory_order_acquire,
                                                memory_order_relaxed)) {
-    cloudabi_errno_t error = lock_wait(&t->join, true);
+    cloudabi_errno_t error = lock_wait(&t->join, SCOPE, true);
     if (error != 0)
       return error;
   }
