@@ -200,6 +200,8 @@ func sweepCases() []sweepCase {
 			c.returns = "RETURNED 202 -14\n" // FUTEX_WAIT on NULL: EFAULT
 		case unix.SYS_CLOSE:
 			c.returns = "RETURNED 3 0\n" // close(0): the sandbox's copy of the seccomp listener
+		case unix.SYS_CLOCK_GETTIME:
+			c.returns = "RETURNED 228 -14\n" // CLOCK_REALTIME into NULL: EFAULT
 		case unix.SYS_EXIT, unix.SYS_EXIT_GROUP:
 			c.exits = true
 		}
@@ -410,13 +412,13 @@ func abuseCases() []abuseCase {
 		cases = append(cases, abuseCase{name: "arch_prctl " + c.name, ad: call(unix.SYS_ARCH_PRCTL, u(c.code), s("scratch")), stoppedAs: "arch_prctl"})
 	}
 	cases = append(cases, abuseCase{name: "arch_prctl ARCH_SET_FS (control)", ad: call(unix.SYS_ARCH_PRCTL, u(archSetFS), s("fsbase")), returns: "RETURNED 158 0\n"})
-	// clock_gettime: only the caller's own CPU-time clocks.
+	// clock_gettime: only the ABI's four clocks, the CPU-time ones the
+	// caller's own.
 	for _, c := range []struct {
 		name  string
 		clock uint64
 	}{
-		{"CLOCK_REALTIME", unix.CLOCK_REALTIME}, {"CLOCK_MONOTONIC", unix.CLOCK_MONOTONIC},
-		{"CLOCK_BOOTTIME", unix.CLOCK_BOOTTIME},
+		{"CLOCK_BOOTTIME", unix.CLOCK_BOOTTIME}, {"CLOCK_MONOTONIC_RAW", unix.CLOCK_MONOTONIC_RAW},
 		{"pid 1's CPU-time clock", 0xfffffff2}, // ((~1) << 3) | CPUCLOCK_SCHED
 		{"CLOCK_THREAD_CPUTIME_ID + high bits", 1<<32 | unix.CLOCK_THREAD_CPUTIME_ID},
 	} {
@@ -425,8 +427,30 @@ func abuseCases() []abuseCase {
 	for _, c := range []struct {
 		name  string
 		clock uint64
-	}{{"CLOCK_PROCESS_CPUTIME_ID", unix.CLOCK_PROCESS_CPUTIME_ID}, {"CLOCK_THREAD_CPUTIME_ID", unix.CLOCK_THREAD_CPUTIME_ID}} {
+	}{
+		{"CLOCK_REALTIME", unix.CLOCK_REALTIME}, {"CLOCK_MONOTONIC", unix.CLOCK_MONOTONIC},
+		{"CLOCK_PROCESS_CPUTIME_ID", unix.CLOCK_PROCESS_CPUTIME_ID}, {"CLOCK_THREAD_CPUTIME_ID", unix.CLOCK_THREAD_CPUTIME_ID},
+	} {
 		cases = append(cases, abuseCase{name: "clock_gettime " + c.name + " (control)", ad: call(unix.SYS_CLOCK_GETTIME, u(c.clock), s("scratch")), returns: "RETURNED 228 0\n"})
+	}
+	// clock_nanosleep: only until an absolute time on CLOCK_REALTIME or
+	// CLOCK_MONOTONIC. (The scratch buffer is zeroed: time 0, long past.)
+	for _, c := range []struct {
+		name         string
+		clock, flags uint64
+	}{
+		{"relative", unix.CLOCK_MONOTONIC, 0}, {"CLOCK_BOOTTIME", unix.CLOCK_BOOTTIME, unix.TIMER_ABSTIME},
+		{"CLOCK_PROCESS_CPUTIME_ID", unix.CLOCK_PROCESS_CPUTIME_ID, unix.TIMER_ABSTIME},
+		{"pid 1's CPU-time clock", 0xfffffff2, unix.TIMER_ABSTIME},
+		{"TIMER_ABSTIME + high bits", unix.CLOCK_MONOTONIC, 1<<32 | unix.TIMER_ABSTIME},
+	} {
+		cases = append(cases, abuseCase{name: "clock_nanosleep " + c.name, ad: call(unix.SYS_CLOCK_NANOSLEEP, u(c.clock), u(c.flags), s("scratch"), u(0)), stoppedAs: "clock_nanosleep"})
+	}
+	for _, c := range []struct {
+		name  string
+		clock uint64
+	}{{"CLOCK_REALTIME", unix.CLOCK_REALTIME}, {"CLOCK_MONOTONIC", unix.CLOCK_MONOTONIC}} {
+		cases = append(cases, abuseCase{name: "clock_nanosleep " + c.name + " TIMER_ABSTIME (control)", ad: call(unix.SYS_CLOCK_NANOSLEEP, u(c.clock), u(unix.TIMER_ABSTIME), s("scratch"), u(0)), returns: "RETURNED 230 0\n"})
 	}
 	// futex: only WAIT and WAKE, with or without FUTEX_PRIVATE_FLAG.
 	for _, c := range []struct {

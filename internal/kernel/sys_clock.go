@@ -17,8 +17,7 @@ var clockSyscalls = map[abi.Syscall]handler{
 	abi.SysRandomGet:    sysRandomGet,
 }
 
-// linuxClock is the host clock behind a CloudABI clock. The CPU-time
-// clocks are read by the calling guest thread itself (see cpuTime).
+// linuxClock is the host clock behind a CloudABI clock.
 func linuxClock(id abi.Clockid) (int32, abi.Errno) {
 	switch id {
 	case abi.ClockMonotonic:
@@ -33,15 +32,16 @@ func linuxClock(id abi.Clockid) (int32, abi.Errno) {
 	return 0, abi.EINVAL
 }
 
-// cpuTime is the reading of a CPU-time clock that the vDSO took in the
-// calling thread just before the call (transport.OffCPUTime). Linux keeps
-// the precise CPU time of a running thread to itself: another process
-// reads what the scheduler last accounted, up to a scheduler tick (4 ms at HZ=250) old,
-// and cannot read a thread's clock at all. The value is the guest's own
-// word, so a guest can only mislead itself; one that is not a valid
-// timespec (the vDSO's marker for a failed reading) gives EIO.
-func (t *thread) cpuTime() (uint64, abi.Errno) {
-	ns, ok := timespecNanos(t.proc.mem.Raw(t.mailbox+transport.OffCPUTime, 16))
+// callerTime is the reading of the clock that the vDSO took in the calling
+// thread just before the call (transport.OffTimespec): the time when the
+// program asked, however long the call then waited for the supervisor.
+// It is also the only precise reading of the CPU-time clocks: another
+// process reads what the scheduler last accounted, up to a scheduler tick
+// (4 ms at HZ=250) old, and cannot read a thread's clock at all. The value
+// is the guest's own word, so a guest can only mislead itself; one that is
+// not a valid timespec (the vDSO's marker for a failed reading) gives EIO.
+func (t *thread) callerTime() (uint64, abi.Errno) {
+	ns, ok := timespecNanos(t.proc.mem.Raw(t.mailbox+transport.OffTimespec, 16))
 	if !ok {
 		return 0, abi.EIO
 	}
@@ -64,8 +64,7 @@ func sysClockResGet(t *thread, c *call) abi.Errno {
 	if errno != abi.ESUCCESS {
 		return errno
 	}
-	// The supervisor's resolution of a CPU-time clock is the guest's:
-	// the same kernel, and the guest reads its own clock.
+	// The guest reads the clocks itself, from the same kernel.
 	var ts unix.Timespec
 	if err := unix.ClockGetres(id, &ts); err != nil {
 		return errnoOf(err)
@@ -74,9 +73,7 @@ func sysClockResGet(t *thread, c *call) abi.Errno {
 }
 
 func sysClockTimeGet(t *thread, c *call) abi.Errno {
-	clock := abi.Clockid(c.args[0])
-	id, errno := linuxClock(clock)
-	if errno != abi.ESUCCESS {
+	if _, errno := linuxClock(abi.Clockid(c.args[0])); errno != abi.ESUCCESS {
 		return errno
 	}
 	// c.args[1] is the precision the caller can tolerate; the host's
@@ -84,18 +81,9 @@ func sysClockTimeGet(t *thread, c *call) abi.Errno {
 	if errno := t.proc.checkWritable(c.args[2], 8); errno != abi.ESUCCESS {
 		return errno
 	}
-	var now uint64
-	if clock == abi.ClockProcessCputimeId || clock == abi.ClockThreadCputimeId {
-		now, errno = t.cpuTime()
-		if errno != abi.ESUCCESS {
-			return errno
-		}
-	} else {
-		var ts unix.Timespec
-		if err := unix.ClockGettime(id, &ts); err != nil {
-			return errnoOf(err)
-		}
-		now = uint64(ts.Nano())
+	now, errno := t.callerTime()
+	if errno != abi.ESUCCESS {
+		return errno
 	}
 	return t.proc.putUint64(c.args[2], now)
 }

@@ -6,6 +6,7 @@ import (
 
 	"github.com/cloudabi-go/cloudabi/abi"
 	"github.com/cloudabi-go/cloudabi/internal/memory"
+	"github.com/cloudabi-go/cloudabi/internal/transport"
 	"golang.org/x/sys/unix"
 )
 
@@ -183,6 +184,25 @@ type fdWait struct {
 	cancel func() bool
 }
 
+// sleepDeadline is the host clock and absolute time a guest thread sleeps
+// until for clock subscription s, which fires d from now: an absolute
+// deadline on the realtime clock stays one (clock_nanosleep then follows
+// changes of the clock); every other one becomes a deadline on the
+// monotonic clock.
+func sleepDeadline(s subscription, d time.Duration) (int32, unix.Timespec, abi.Errno) {
+	if s.abstime && s.clockID == abi.ClockRealtime {
+		return unix.CLOCK_REALTIME, unix.NsecToTimespec(int64(s.timeout)), abi.ESUCCESS
+	}
+	if s.abstime && s.clockID == abi.ClockMonotonic {
+		return unix.CLOCK_MONOTONIC, unix.NsecToTimespec(int64(s.timeout)), abi.ESUCCESS
+	}
+	var now unix.Timespec
+	if err := unix.ClockGettime(unix.CLOCK_MONOTONIC, &now); err != nil {
+		return 0, now, errnoOf(err)
+	}
+	return unix.CLOCK_MONOTONIC, unix.NsecToTimespec(now.Nano() + int64(d)), abi.ESUCCESS
+}
+
 // pollGeneral handles clocks, fd readiness and (later) process
 // termination. Every subscription that is ready at once yields an event;
 // if none is, the call waits on a goroutine until one is.
@@ -278,18 +298,25 @@ func (t *thread) pollGeneral(c *call, subs []subscription, out, neventsAddr uint
 		return noReply
 	}
 	if len(fdSubs) == 0 && len(procSubs) == 0 {
-		// Only clocks: the dispatcher replies when the first fires,
-		// with no goroutine in between.
-		clock := []event{{userdata: subs[timeoutIndex].userdata, typ: abi.EventtypeClock}}
-		t.busy.Store(true)
-		t.blocked()
-		cc := *c
-		p.afterFunc(timeout, func() {
-			errno := p.writeEvents(out, neventsAddr, clock)
-			t.busy.Store(false)
-			p.reply(t, &cc, errno)
-		})
-		return errAsync
+		// Only clocks: the outcome is known, so the supervisor writes
+		// the event now and the guest thread sleeps until the first
+		// deadline by itself, with clock_nanosleep as the post action.
+		// The host wakes it as it would a native program; neither the
+		// dispatcher nor a goroutine stands in between, nor waits.
+		errno := p.writeEvents(out, neventsAddr, []event{{userdata: subs[timeoutIndex].userdata, typ: abi.EventtypeClock}})
+		if errno != abi.ESUCCESS {
+			return errno
+		}
+		clock, deadline, errno := sleepDeadline(subs[timeoutIndex], timeout)
+		if errno != abi.ESUCCESS {
+			return errno
+		}
+		ts := p.mem.Raw(t.mailbox+transport.OffTimespec, 16)
+		binary.LittleEndian.PutUint64(ts, uint64(deadline.Sec))
+		binary.LittleEndian.PutUint64(ts[8:], uint64(deadline.Nsec))
+		c.post = unix.SYS_CLOCK_NANOSLEEP
+		c.postArgs = [transport.NumPostArgs]uint64{uint64(clock), unix.TIMER_ABSTIME, t.mailbox + transport.OffTimespec}
+		return abi.ESUCCESS
 	}
 	tmo := t.startTimeout(timeout)
 	return t.async(c, func(c *call) abi.Errno {

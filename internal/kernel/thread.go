@@ -328,15 +328,6 @@ func guarded(f func(c *call) abi.Errno, c *call) (errno abi.Errno) {
 	return f(c)
 }
 
-// fireGuarded runs a timeout's callback, dropping a memory fault in it
-// (see recoverFault): the waiting guest thread then gets no reply, but the
-// supervisor carries on.
-func fireGuarded(f func()) {
-	var errno abi.Errno
-	defer recoverFault(&errno)
-	f()
-}
-
 // timeouts holds the deadlines of a process's timed waits; its dispatcher
 // fires them (see serve).
 type timeouts struct {
@@ -345,12 +336,11 @@ type timeouts struct {
 	n  atomic.Int32 // len(h), for a look without the lock
 }
 
-// timeout is one deadline. Either fire runs on the dispatcher when it
-// passes, or c is closed then, for the goroutine of thread t.
+// timeout is one deadline: c is closed when it passes, for the goroutine
+// of thread t.
 type timeout struct {
 	when  time.Time
 	index int // in the heap; -1 once fired or stopped
-	fire  func()
 	c     chan struct{}
 	t     *thread
 }
@@ -368,14 +358,6 @@ func (t *thread) startTimeout(d time.Duration) *timeout {
 	}
 	tm := &timeout{when: time.Now().Add(d), c: make(chan struct{}), t: t}
 	t.proc.timeouts.add(t.proc, tm)
-	return tm
-}
-
-// afterFunc runs f on the dispatcher d from now (d is less than
-// maxTimeout). f must not block.
-func (p *Process) afterFunc(d time.Duration, f func()) *timeout {
-	tm := &timeout{when: time.Now().Add(d), fire: f}
-	p.timeouts.add(p, tm)
 	return tm
 }
 
@@ -417,8 +399,8 @@ func (q *timeouts) stop(tm *timeout) bool {
 	return true
 }
 
-// fire runs or signals every timeout whose deadline has passed; called
-// by the dispatcher. It reports whether there were any.
+// fire signals every timeout whose deadline has passed; called by the
+// dispatcher. It reports whether there were any.
 func (q *timeouts) fire() bool {
 	if q.n.Load() == 0 {
 		return false
@@ -435,12 +417,8 @@ func (q *timeouts) fire() bool {
 		q.n.Store(int32(len(q.h)))
 		q.mu.Unlock()
 		fired = true
-		if tm.fire != nil {
-			fireGuarded(tm.fire)
-		} else {
-			close(tm.c)
-			tm.t.woken()
-		}
+		close(tm.c)
+		tm.t.woken()
 	}
 }
 

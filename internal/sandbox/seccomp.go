@@ -145,6 +145,7 @@ func Filter(base, size uint64) ([]unix.SockFilter, error) {
 	p.jump(jeq, unix.SYS_MMAP, "mmap", "")
 	p.jump(jeq, unix.SYS_CLOSE, "allow", "")
 	p.jump(jeq, unix.SYS_CLOCK_GETTIME, "clock_gettime", "")
+	p.jump(jeq, unix.SYS_CLOCK_NANOSLEEP, "clock_nanosleep", "")
 	p.stmt(ret, unix.SECCOMP_RET_USER_NOTIF)
 
 	// mmap(addr, len, prot, MAP_SHARED|MAP_FIXED, fd, off) with
@@ -207,14 +208,26 @@ func Filter(base, size uint64) ([]unix.SockFilter, error) {
 	p.stmt(ldW, offArg0+8+4) // op, high word
 	p.jump(jeq, 0, "allow", "notify")
 
-	// clock_gettime of the calling process's or thread's CPU-time clock
-	// only: no other clock, and no pid-encoded clock of another process.
+	// clock_gettime of the ABI's four clocks only (CLOCK_REALTIME = 0 to
+	// CLOCK_THREAD_CPUTIME_ID = 3): the calling process's and thread's
+	// own CPU time, and no pid-encoded clock of another process.
 	p.label("clock_gettime")
 	p.stmt(ldW, offArg0+4)
 	p.jump(jeq, 0, "", "notify")
 	p.stmt(ldW, offArg0)
-	p.jump(jeq, unix.CLOCK_PROCESS_CPUTIME_ID, "allow", "")
-	p.jump(jeq, unix.CLOCK_THREAD_CPUTIME_ID, "allow", "notify")
+	p.jump(jgt, unix.CLOCK_THREAD_CPUTIME_ID, "notify", "allow")
+
+	// clock_nanosleep(CLOCK_REALTIME or CLOCK_MONOTONIC, TIMER_ABSTIME):
+	// the post action of a poll on clocks alone.
+	p.label("clock_nanosleep")
+	p.stmt(ldW, offArg0+4)
+	p.jump(jeq, 0, "", "notify")
+	p.stmt(ldW, offArg0)
+	p.jump(jgt, unix.CLOCK_MONOTONIC, "notify", "")
+	p.stmt(ldW, offArg0+8+4)
+	p.jump(jeq, 0, "", "notify")
+	p.stmt(ldW, offArg0+8)
+	p.jump(jeq, unix.TIMER_ABSTIME, "allow", "notify")
 
 	p.label("arch_prctl")
 	p.stmt(ldW, offArg0)

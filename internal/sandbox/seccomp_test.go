@@ -133,8 +133,9 @@ func TestFilterClockGettime(t *testing.T) {
 	}{
 		{"process CPU time", unix.CLOCK_PROCESS_CPUTIME_ID, unix.SECCOMP_RET_ALLOW},
 		{"thread CPU time", unix.CLOCK_THREAD_CPUTIME_ID, unix.SECCOMP_RET_ALLOW},
-		{"realtime", unix.CLOCK_REALTIME, unix.SECCOMP_RET_USER_NOTIF},
-		{"monotonic", unix.CLOCK_MONOTONIC, unix.SECCOMP_RET_USER_NOTIF},
+		{"realtime", unix.CLOCK_REALTIME, unix.SECCOMP_RET_ALLOW},
+		{"monotonic", unix.CLOCK_MONOTONIC, unix.SECCOMP_RET_ALLOW},
+		{"monotonic raw", unix.CLOCK_MONOTONIC_RAW, unix.SECCOMP_RET_USER_NOTIF},
 		{"boottime", unix.CLOCK_BOOTTIME, unix.SECCOMP_RET_USER_NOTIF},
 		// ((~pid) << 3) | CPUCLOCK_SCHED: another process's CPU time.
 		{"pid 1's clock", 0xfffffff2, unix.SECCOMP_RET_USER_NOTIF},
@@ -142,6 +143,32 @@ func TestFilterClockGettime(t *testing.T) {
 	} {
 		if got := runFilter(t, prog, unix.SYS_CLOCK_GETTIME, [6]uint64{c.clock, 0x12340001000}); got != c.want {
 			t.Errorf("clock_gettime(%s) = %#x, want %#x", c.name, got, c.want)
+		}
+	}
+}
+
+func TestFilterClockNanosleep(t *testing.T) {
+	prog, err := Filter(0x12340000000, 8<<30)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		name         string
+		clock, flags uint64
+		want         uint32
+	}{
+		{"monotonic, absolute", unix.CLOCK_MONOTONIC, unix.TIMER_ABSTIME, unix.SECCOMP_RET_ALLOW},
+		{"realtime, absolute", unix.CLOCK_REALTIME, unix.TIMER_ABSTIME, unix.SECCOMP_RET_ALLOW},
+		{"monotonic, relative", unix.CLOCK_MONOTONIC, 0, unix.SECCOMP_RET_USER_NOTIF},
+		{"process CPU time", unix.CLOCK_PROCESS_CPUTIME_ID, unix.TIMER_ABSTIME, unix.SECCOMP_RET_USER_NOTIF},
+		{"boottime", unix.CLOCK_BOOTTIME, unix.TIMER_ABSTIME, unix.SECCOMP_RET_USER_NOTIF},
+		{"pid 1's clock", 0xfffffff2, unix.TIMER_ABSTIME, unix.SECCOMP_RET_USER_NOTIF},
+		{"clock with a high bit", 1<<32 | unix.CLOCK_MONOTONIC, unix.TIMER_ABSTIME, unix.SECCOMP_RET_USER_NOTIF},
+		{"flags with a high bit", unix.CLOCK_MONOTONIC, 1<<32 | unix.TIMER_ABSTIME, unix.SECCOMP_RET_USER_NOTIF},
+		{"other flags", unix.CLOCK_MONOTONIC, 3, unix.SECCOMP_RET_USER_NOTIF},
+	} {
+		if got := runFilter(t, prog, unix.SYS_CLOCK_NANOSLEEP, [6]uint64{c.clock, c.flags, 0x12340001000, 0}); got != c.want {
+			t.Errorf("clock_nanosleep(%s) = %#x, want %#x", c.name, got, c.want)
 		}
 	}
 }

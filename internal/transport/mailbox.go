@@ -68,13 +68,15 @@ const (
 	// OffScratch holds the guest's %rbx while the vDSO runs a post action:
 	// the vDSO must not touch the stack then (see common_amd64.S).
 	OffScratch = 216
-	// OffCPUTime is a Linux struct timespec (two int64) that the vDSO
-	// fills before a clock_time_get of a CPU-time clock, with the calling
-	// thread's reading of that clock: Linux lets a thread read the precise
-	// CPU time of its own process and thread only (the supervisor can
-	// read another process's to within a scheduler tick at best). The
-	// vDSO sets the nanoseconds to -1 first, so a failed reading shows.
-	OffCPUTime  = 224
+	// OffTimespec is a Linux struct timespec (two int64). The vDSO fills
+	// it before every clock_time_get with the calling thread's reading of
+	// the clock: the time when the program asked, however long the call
+	// then waits for the supervisor, and the only precise reading of the
+	// CPU-time clocks, which Linux gives the calling process and thread
+	// alone. The vDSO sets the nanoseconds to -1 first, so a failed
+	// reading shows. A poll that waits on clocks alone gets its deadline
+	// here, for the post action clock_nanosleep.
+	OffTimespec = 224
 	Size        = 256 // bytes reserved per mailbox
 	NumArgs     = 7
 	NumPostArgs = 5

@@ -47,7 +47,7 @@ func TestCommonRoutineMatchesSource(t *testing.T) {
 		{"STATE_RESPONSE", transport.StateResponse},
 		{"OFF_SAVED", transport.OffSaved},
 		{"OFF_SCRATCH", transport.OffScratch},
-		{"OFF_CPU_TIME", transport.OffCPUTime},
+		{"OFF_TIMESPEC", transport.OffTimespec},
 	} {
 		fmt.Fprintf(&prelude, ".set %s, %d\n", c.name, c.val)
 	}

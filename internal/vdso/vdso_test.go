@@ -836,28 +836,29 @@ func TestForkRoutines(t *testing.T) {
 }
 
 // TestClockEntry checks the routine clock_time_get's stub jumps to: for
-// CloudABI's process and thread CPU-time clocks (2 and 4) it reads Linux's
-// CLOCK_PROCESS_CPUTIME_ID or CLOCK_THREAD_CPUTIME_ID (2 and 3) into
-// transport.OffCPUTime, nanoseconds set to -1 first, and keeps the
-// registers the common routine needs; every clock goes on to the common
-// routine.
+// CloudABI's clocks 1-4 (monotonic, process CPU time, realtime, thread CPU
+// time) it reads the Linux clock into transport.OffTimespec, nanoseconds
+// set to -1 first, and keeps the registers the common routine needs;
+// every clock id goes on to the common routine.
 func TestClockEntry(t *testing.T) {
 	img := BuildAMD64()
 	common := stubTarget(t, img, 0, "cloudabi_sys_"+abi.Syscall(0).String())
 	at := common + clockEntry
+	const linuxClocks = 0x03000201
 	want := []string{
-		fmt.Sprintf("cmp $%#x,%%edi", uint32(abi.ClockProcessCputimeId)),
-		fmt.Sprintf("je %#x", at+0xe),
-		fmt.Sprintf("cmp $%#x,%%edi", uint32(abi.ClockThreadCputimeId)),
-		fmt.Sprintf("jne %#x", common),
+		"lea -0x1(%rdi),%ecx",
+		"cmp $0x3,%ecx",
+		fmt.Sprintf("ja %#x", common),
 		"push %rax",
 		"push %rdi",
 		"push %rsi",
+		"shl $0x3,%ecx",
+		fmt.Sprintf("mov $%#x,%%edi", linuxClocks),
+		"shr %cl,%edi",
+		"and $0xff,%edi",
 		fmt.Sprintf("mov %%fs:%#x,%%rsi", transport.FSMailboxPointer),
-		fmt.Sprintf("add $%#x,%%rsi", transport.OffCPUTime),
+		fmt.Sprintf("add $%#x,%%rsi", transport.OffTimespec),
 		"movq $0xffffffffffffffff,0x8(%rsi)",
-		"shr %edi",
-		"inc %edi",
 		fmt.Sprintf("mov $%#x,%%eax", unix.SYS_CLOCK_GETTIME),
 		"syscall",
 		"pop %rsi",
@@ -874,9 +875,12 @@ func TestClockEntry(t *testing.T) {
 			t.Errorf("clockEntry: instruction %d is %q, want %q", i, insns[i].text, want[i])
 		}
 	}
-	// The Linux clock the shift and increment compute.
-	for cloudabi, linux := range map[abi.Clockid]int{abi.ClockProcessCputimeId: unix.CLOCK_PROCESS_CPUTIME_ID, abi.ClockThreadCputimeId: unix.CLOCK_THREAD_CPUTIME_ID} {
-		if got := int(cloudabi>>1 + 1); got != linux {
+	// The table of Linux clocks the routine indexes.
+	for cloudabi, linux := range map[abi.Clockid]int{
+		abi.ClockMonotonic: unix.CLOCK_MONOTONIC, abi.ClockProcessCputimeId: unix.CLOCK_PROCESS_CPUTIME_ID,
+		abi.ClockRealtime: unix.CLOCK_REALTIME, abi.ClockThreadCputimeId: unix.CLOCK_THREAD_CPUTIME_ID,
+	} {
+		if got := linuxClocks >> (8 * (cloudabi - 1)) & 0xff; int(got) != linux {
 			t.Errorf("CloudABI clock %d becomes Linux clock %d, want %d", cloudabi, got, linux)
 		}
 	}

@@ -199,27 +199,27 @@ forkchild:
   xor %eax, %eax
   ret
 
-# clock_time_get's stub jumps here instead of to common. For the process
-# and thread CPU-time clocks (CloudABI ids 2 and 4), the calling thread
-# reads the Linux clock itself (CLOCK_PROCESS_CPUTIME_ID = 2,
-# CLOCK_THREAD_CPUTIME_ID = 3) into the mailbox, where the supervisor
-# takes it: no other process can read these clocks precisely. The call
-# then goes to the supervisor as usual, which checks the pointer and
-# writes the result.
+# clock_time_get's stub jumps here instead of to common. For the four
+# clocks of the ABI, the calling thread reads the Linux clock itself into
+# the mailbox, where the supervisor takes it: the time is then the time of
+# the call, not of the moment the supervisor gets to it, and the CPU-time
+# clocks are read precisely, which no other process can do. The call then
+# goes to the supervisor as usual, which checks the pointer and writes
+# the result. Any other clock id goes to the supervisor as it is (EINVAL).
 clockentry:
-  cmp $2, %edi
-  je 1f
-  cmp $4, %edi
-  jne common
-1:
+  lea -1(%rdi), %ecx                        # CloudABI clocks 1..4
+  cmp $3, %ecx
+  ja common
   push %rax
   push %rdi
   push %rsi
+  shl $3, %ecx
+  mov $0x03000201, %edi                     # their Linux clocks, a byte each:
+  shr %cl, %edi                             #   MONOTONIC, PROCESS_CPUTIME_ID,
+  and $0xff, %edi                           #   REALTIME, THREAD_CPUTIME_ID
   mov %fs:FS_MAILBOX, %rsi
-  add $OFF_CPU_TIME, %rsi
+  add $OFF_TIMESPEC, %rsi
   movq $-1, 8(%rsi)                         # no reading yet
-  shr $1, %edi
-  inc %edi                                  # CloudABI 2 -> Linux 2, 4 -> 3
   mov $228, %eax                            # SYS_clock_gettime
   syscall
   pop %rsi
