@@ -44,12 +44,24 @@ func TestFork(t *testing.T) {
 // condition variable and a readers-writer lock in shared memory, used by
 // a parent and its forked child at once; waiters in one process are woken
 // by the other, owners are told apart by thread id, and a waiter killed in
-// its wait does not take a live waiter's signal.
+// its wait, or whose image proc_exec replaces, does not take a live
+// waiter's signal or lock.
 func TestSharedLocks(t *testing.T) {
+	const src = "testdata/guests/process/sharedlocks.c"
+	self, err := os.Open(guestbuild.Build(t, src))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer self.Close()
 	for i := 0; i < 10; i++ {
-		r := runTimed(t, "testdata/guests/process/sharedlocks.c",
-			argdata.Map{{Key: argdata.Str("iters"), Value: argdata.IntOf(20000)}, {Key: argdata.Str("rounds"), Value: argdata.IntOf(200)}},
-			threadRunTimeout)
+		args := argdata.Map{{Key: argdata.Str("iters"), Value: argdata.IntOf(20000)}, {Key: argdata.Str("rounds"), Value: argdata.IntOf(200)}}
+		var extra []*os.File
+		if i == 0 {
+			// Once: a waiter whose image proc_exec replaces.
+			args = append(args, argdata.MapEntry{Key: argdata.Str("self"), Value: argdata.FD(1)})
+			extra = append(extra, self)
+		}
+		r := runTimed(t, src, args, threadRunTimeout, extra...)
 		checkReport(t, "sharedlocks", r.output, 27)
 		if !r.status.Exited || r.status.Code != 0 {
 			t.Fatalf("run %d: status %v, want exit 0\n%s", i, r.status, r.output)

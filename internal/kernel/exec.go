@@ -63,6 +63,9 @@ func sysProcExec(t *thread, c *call) abi.Errno {
 		return abi.ENOMEM
 	}
 	p.next.Store(next)
+	// The old image is over at once, before its sandbox is reaped: a
+	// thread of it that waits for a lock must not take it now.
+	p.markDead()
 	p.sb.Kill()
 	return noReply
 }

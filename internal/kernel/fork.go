@@ -95,6 +95,7 @@ func (p *Process) fork(t *thread, fdOut, tidOut uint64) (*Process, abi.Tid, abi.
 		areas:   p.areas,
 		threads: make(map[abi.Tid]*thread),
 		done:    make(chan struct{}),
+		died:    make(chan struct{}),
 	}
 	child.servers.Store(1)
 	p.mu.Lock()

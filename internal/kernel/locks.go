@@ -285,6 +285,11 @@ func (lt *lockTable) withdraw(w *uint32, key lockKey, wt *lockWaiter) bool {
 func acquire(t *thread, r lockRef, write bool, tmo *timeout) (bool, abi.Errno) {
 	p, lt, w, key := t.proc, r.lt, r.w, r.key
 	for {
+		if p.dead.Load() {
+			// Woken after the process died: it must not take the lock,
+			// which may be shared with live processes.
+			return false, noReply
+		}
 		var wt *lockWaiter
 		var errno abi.Errno
 		lt.locked(func() { wt, errno = lt.tryAcquire(w, key, t, write, true) })
@@ -512,7 +517,7 @@ func waitTimeout(t *thread, ch <-chan struct{}, tmo *timeout) bool {
 		return true
 	case <-tmo.C():
 		return false
-	case <-p.done:
+	case <-p.died:
 		return false
 	}
 }

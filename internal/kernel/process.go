@@ -130,8 +130,14 @@ type Process struct {
 	exitCode atomic.Pointer[uint32]
 	raised   atomic.Uint32
 
-	done chan struct{}
-	exit ExitStatus
+	// died is closed when the sandbox process has ended (dead is set):
+	// calls waiting for it give up. done is closed when the process is
+	// over for its parent: after the image that replaced it with
+	// proc_exec has ended too.
+	died     chan struct{}
+	deadOnce sync.Once
+	done     chan struct{}
+	exit     ExitStatus
 }
 
 // Start loads exe into a new sandbox process with the given argdata and
@@ -201,6 +207,7 @@ func start(exe *loader.Executable, argdata []byte, fdt *fdTable, opts Options, f
 		family:  fam,
 		threads: make(map[abi.Tid]*thread),
 		done:    make(chan struct{}),
+		died:    make(chan struct{}),
 	}
 	p.servers.Store(1)
 	tid, errno := tids.alloc()
@@ -308,7 +315,7 @@ func randomRegionBase(size uint64) (uint64, error) {
 // reap waits for the sandbox to exit and then tears the process down.
 func (p *Process) reap() {
 	ex := p.sb.Wait()
-	p.dead.Store(true)
+	p.markDead()
 	p.dropThreads()
 	// Wake the dispatcher; nothing in the sandbox can ring any more.
 	doorbell := p.word(p.shared + transport.SharedDoorbell)
@@ -328,6 +335,17 @@ func (p *Process) reap() {
 		p.exit = p.exitStatus(ex)
 	}
 	close(p.done)
+}
+
+// markDead records that the process's image runs no more: the sandbox has
+// ended, or proc_exec is replacing it. Calls waiting in the supervisor
+// give up, and none may take a lock from then on (a lock word may be
+// shared with live processes).
+func (p *Process) markDead() {
+	p.deadOnce.Do(func() {
+		p.dead.Store(true)
+		close(p.died)
+	})
 }
 
 func (p *Process) exitStatus(ex sandbox.Exit) ExitStatus {

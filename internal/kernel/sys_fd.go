@@ -467,7 +467,7 @@ func (t *thread) waitReady(fd int, events int16) abi.Errno {
 	select {
 	case <-ch:
 		return abi.ESUCCESS
-	case <-p.done:
+	case <-p.died:
 		cancel()
 		return noReply
 	}

@@ -364,7 +364,7 @@ func (t *thread) pollGeneral(c *call, subs []subscription, out, neventsAddr uint
 		}
 		t.park()
 		select {
-		case <-p.done:
+		case <-p.died:
 			t.unpark()
 			return noReply
 		case <-tmo.C():

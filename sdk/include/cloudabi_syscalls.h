@@ -268,6 +268,10 @@ struct cloudabi_vdso {
 
 extern struct cloudabi_vdso cloudabi_vdso;
 
+// Called in a child process after proc_fork: the SDK's thread helpers
+// take the calling thread's new id from it (sdk/src/threads.c).
+void __cloudabi_sdk_forked(cloudabi_tid_t tid);
+
 static inline cloudabi_errno_t cloudabi_sys_clock_res_get(cloudabi_clockid_t clock_id, cloudabi_timestamp_t *resolution) {
 	return cloudabi_vdso.clock_res_get(clock_id, resolution);
 }
@@ -430,7 +434,10 @@ static inline _Noreturn void cloudabi_sys_proc_exit(cloudabi_exitcode_t rval) {
 }
 
 static inline cloudabi_errno_t cloudabi_sys_proc_fork(cloudabi_fd_t *fd, cloudabi_tid_t *tid) {
-	return cloudabi_vdso.proc_fork(fd, tid);
+	cloudabi_errno_t error = cloudabi_vdso.proc_fork(fd, tid);
+	if (error == 0 && *fd == CLOUDABI_PROCESS_CHILD)
+		__cloudabi_sdk_forked(*tid);
+	return error;
 }
 
 static inline cloudabi_errno_t cloudabi_sys_proc_raise(cloudabi_signal_t sig) {

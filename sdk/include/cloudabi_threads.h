@@ -54,13 +54,10 @@ _Noreturn void sdk_thread_exit(void);
 /* The CloudABI thread id of the calling thread. */
 cloudabi_tid_t sdk_thread_self(void);
 
-/* proc_fork for programs that use these helpers: in the child, the calling
- * thread goes on under the new thread id the runtime gives it, which the
- * helpers use from then on. *fd is the child's process descriptor in the
- * parent and CLOUDABI_PROCESS_CHILD in the child. Locks held at the fork
- * still name the old id in the child's copy of memory: fork holding none
- * of them. */
-cloudabi_errno_t sdk_proc_fork(cloudabi_fd_t *fd);
+/* After cloudabi_sys_proc_fork, the calling thread goes on in the child
+ * under the new thread id the runtime gave it, and these helpers use that
+ * id from then on. Locks held at the fork still name the old id in the
+ * child's copy of memory: fork holding none of them. */
 
 /* The thread id of a thread that has not been joined yet. */
 cloudabi_tid_t sdk_thread_tid(sdk_thread_t thread);

@@ -81,18 +81,15 @@ cloudabi_tid_t sdk_thread_self(void) {
 
 cloudabi_tid_t sdk_thread_tid(sdk_thread_t t) { return t->tid; }
 
-cloudabi_errno_t sdk_proc_fork(cloudabi_fd_t *fd) {
-  cloudabi_tid_t tid;
-  cloudabi_errno_t error = cloudabi_sys_proc_fork(fd, &tid);
-  if (error == 0 && *fd == CLOUDABI_PROCESS_CHILD) {
-    if (self_tid != 0) {
-      self_tid = tid;
-      self->tid = tid;
-    } else {
-      sdk_tid = tid;
-    }
+/* cloudabi_sys_proc_fork calls this in the child: its thread has a new
+ * id (see <cloudabi_syscalls.h>). */
+void __cloudabi_sdk_forked(cloudabi_tid_t tid) {
+  if (self_tid != 0) {
+    self_tid = tid;
+    self->tid = tid;
+  } else {
+    sdk_tid = tid;
   }
-  return error;
 }
 
 static inline void cpu_relax(void) { __builtin_ia32_pause(); }

@@ -272,6 +272,10 @@ func GenerateCSyscalls(s *spec.Spec) ([]byte, error) {
 	c.p("};")
 	c.p("")
 	c.p("extern struct cloudabi_vdso cloudabi_vdso;")
+	c.p("")
+	c.p("// Called in a child process after proc_fork: the SDK's thread helpers")
+	c.p("// take the calling thread's new id from it (sdk/src/threads.c).")
+	c.p("void __cloudabi_sdk_forked(cloudabi_tid_t tid);")
 	for _, sc := range s.Syscalls {
 		ps := CParams(s, sc.In, sc.Out)
 		var args []string
@@ -284,6 +288,13 @@ func GenerateCSyscalls(s *spec.Spec) ([]byte, error) {
 			c.p("static inline _Noreturn void cloudabi_sys_%s(%s) {", sc.Name, cParamList(ps))
 			c.p("\t%s;", call)
 			c.p("\t__builtin_unreachable();")
+		} else if sc.Name == "proc_fork" && len(ps) == 2 {
+			// A forked child's thread has a new id.
+			c.p("static inline cloudabi_errno_t cloudabi_sys_%s(%s) {", sc.Name, cParamList(ps))
+			c.p("\tcloudabi_errno_t error = %s;", call)
+			c.p("\tif (error == 0 && *%s == CLOUDABI_PROCESS_CHILD)", ps[0].Name)
+			c.p("\t\t__cloudabi_sdk_forked(*%s);", ps[1].Name)
+			c.p("\treturn error;")
 		} else {
 			c.p("static inline cloudabi_errno_t cloudabi_sys_%s(%s) {", sc.Name, cParamList(ps))
 			c.p("\treturn %s;", call)

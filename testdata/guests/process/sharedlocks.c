@@ -4,8 +4,8 @@
  * child at once (CLOUDABI_SCOPE_SHARED). Prints "ok <check>" or
  * "FAIL <check> (got N, want M)" per check to `out`.
  *
- *   tid            the child's thread id (sdk_proc_fork) is not the
- *                  parent's, and the parent learns it
+ *   tid            the child's thread id is not the parent's, the SDK
+ *                  uses it in the child, and the parent learns it
  *   counter        parent and child each add 1 `iters` times to a counter
  *                  under one mutex; contended, so that waiters queue in the
  *                  runtime and are woken by the other process's unlock
@@ -17,8 +17,13 @@
  *   dead_waiter    a child that ends (another of its threads exits) while
  *                  it waits on a condition variable does not take the
  *                  next signal from a live waiter
+ *   exec_waiter    with `self`: a child whose image proc_exec replaces
+ *                  while one of its threads waits for a mutex does not
+ *                  take the mutex when it is released
  *
- * Argdata: {out: !fd, iters: N (20000), rounds: N (200)}.
+ * Argdata: {out: !fd, iters: N (20000), rounds: N (200), self: !fd (this
+ * program, optional)}; {mode: "execd", shm: !fd} is the new image of
+ * exec_waiter.
  * Exit status: the number of failed checks, 125 on bad argdata.
  */
 #include <argdata.h>
@@ -26,6 +31,7 @@
 #include <cloudabi_syscalls.h>
 #include <cloudabi_threads.h>
 #include <program.h>
+#include <stdatomic.h>
 
 #include "../check.h"
 
@@ -39,7 +45,7 @@ struct shared {
   cloudabi_tid_t child_tid;
 };
 
-enum { CHILD_HOLDS = 1, CHILD_WAITING = 2 };
+enum { CHILD_HOLDS = 1, CHILD_WAITING = 2, CHILD_EXECD = 3 };
 
 static struct shared *sh;
 
@@ -110,6 +116,37 @@ static void exiter(void *arg) {
   cloudabi_sys_proc_exit(3);
 }
 
+/* exec_waiter: {mode: "execd", shm: !fd 0} */
+static const unsigned char execd_argdata[] = {
+    0x06, 0x86, 0x08, 'm', 'o', 'd', 'e', 0x00, 0x87, 0x08, 'e', 'x', 'e', 'c', 'd', 0x00,
+    0x85, 0x08, 's', 'h', 'm', 0x00, 0x85, 0x03, 0x00, 0x00, 0x00, 0x00};
+static cloudabi_fd_t self_fd, shm;
+
+/* The child's second thread: replaces the image once the main thread is
+ * queued for the mutex (the word is kernel-managed). */
+static void execer(void *arg) {
+  (void)arg;
+  while ((atomic_load(&sh->mutex.lock) & CLOUDABI_LOCK_KERNEL_MANAGED) == 0)
+    sleep_ms(1);
+  cloudabi_fd_t keep[1] = {shm};
+  cloudabi_sys_proc_exec(self_fd, execd_argdata, sizeof(execd_argdata), keep, 1);
+  cloudabi_sys_proc_exit(5);
+}
+
+/* Write-locks the shared mutex, waiting at most ms: 0, or ETIMEDOUT. */
+static cloudabi_errno_t timed_lock(uint64_t ms) {
+  cloudabi_subscription_t subs[2] = {
+      {.userdata = 0, .type = CLOUDABI_EVENTTYPE_LOCK_WRLOCK,
+       .lock = {.lock = &sh->mutex.lock, .lock_scope = CLOUDABI_SCOPE_SHARED}},
+      {.userdata = 1, .type = CLOUDABI_EVENTTYPE_CLOCK,
+       .clock = {.clock_id = CLOUDABI_CLOCK_MONOTONIC, .timeout = ms * 1000000}}};
+  cloudabi_event_t ev;
+  size_t n;
+  if (cloudabi_sys_poll(subs, &ev, 2, &n) != 0 || n != 1)
+    return CLOUDABI_EIO;
+  return ev.userdata == 0 ? ev.error : CLOUDABI_ETIMEDOUT;
+}
+
 /* A thread of the parent that waits on the condition variable after the
  * dead child did; reports whether a signal reached it. */
 static cloudabi_errno_t waiter_result = 9999;
@@ -126,15 +163,29 @@ void program_main(const argdata_t *ad) {
   argdata_t value;
   int o;
   uint64_t iters = 20000, rounds = 200;
+  if (sdk_argdata_map_lookup(ad, "mode", &value) == 0) {
+    /* The new image of exec_waiter's child: say so, and end. */
+    void *m;
+    if (sdk_argdata_map_lookup(ad, "shm", &value) != 0 || argdata_get_fd(&value, &o) != 0 ||
+        cloudabi_sys_mem_map(NULL, 4096, CLOUDABI_PROT_READ | CLOUDABI_PROT_WRITE, CLOUDABI_MAP_SHARED,
+                             (cloudabi_fd_t)o, 0, &m) != 0)
+      cloudabi_sys_proc_exit(125);
+    sh = m;
+    __atomic_store_n(&sh->child_state, CHILD_EXECD, __ATOMIC_RELEASE);
+    cloudabi_sys_proc_exit(0);
+  }
   if (sdk_argdata_map_lookup(ad, "out", &value) != 0 || argdata_get_fd(&value, &o) != 0)
     cloudabi_sys_proc_exit(125);
+  int self = -1;
+  if (sdk_argdata_map_lookup(ad, "self", &value) == 0 && argdata_get_fd(&value, &self) != 0)
+    cloudabi_sys_proc_exit(125);
+  self_fd = (cloudabi_fd_t)self;
   if (sdk_argdata_map_lookup(ad, "iters", &value) == 0)
     argdata_get_int(&value, &iters);
   if (sdk_argdata_map_lookup(ad, "rounds", &value) == 0)
     argdata_get_int(&value, &rounds);
   out = (cloudabi_fd_t)o;
 
-  cloudabi_fd_t shm;
   expect_u64("fd_create1", cloudabi_sys_fd_create1(CLOUDABI_FILETYPE_SHARED_MEMORY, &shm), 0);
   cloudabi_filestat_t fs = {.st_size = 4096};
   expect_u64("resize", cloudabi_sys_file_stat_fput(shm, &fs, CLOUDABI_FILESTAT_SIZE), 0);
@@ -147,9 +198,11 @@ void program_main(const argdata_t *ad) {
 
   /* tid, counter, pingpong, eperm, rwlock: one child. */
   cloudabi_fd_t child;
-  cloudabi_errno_t err = sdk_proc_fork(&child);
+  cloudabi_tid_t child_tid;
+  cloudabi_errno_t err = cloudabi_sys_proc_fork(&child, &child_tid);
   if (err == 0 && child == CLOUDABI_PROCESS_CHILD) {
-    sh->child_tid = sdk_thread_self();
+    /* The SDK took the new id. */
+    sh->child_tid = sdk_thread_self() == child_tid ? child_tid : 0;
     uint64_t errors = add(iters) + pingpong(1, rounds);
     /* Hold the mutex and a read lock until the parent has tried them. */
     errors += sdk_mutex_lock(&sh->mutex) != 0;
@@ -167,6 +220,7 @@ void program_main(const argdata_t *ad) {
   expect_u64("await_child_holds", await_child(CHILD_HOLDS), 1);
   expect_u64("counter", sh->counter, 2 * iters);
   expect_u64("tid", sh->child_tid != 0 && sh->child_tid != sdk_thread_self(), 1);
+  expect_u64("tid_in_parent", child_tid, sh->child_tid);
   expect_u64("eperm_user_space", sdk_mutex_unlock(&sh->mutex), CLOUDABI_EPERM);
   expect_u64("eperm_lock_unlock", cloudabi_sys_lock_unlock(&sh->mutex.lock, CLOUDABI_SCOPE_SHARED), CLOUDABI_EPERM);
   expect_u64("trylock_busy", sdk_mutex_trylock(&sh->mutex), CLOUDABI_EBUSY);
@@ -185,7 +239,7 @@ void program_main(const argdata_t *ad) {
 
   /* dead_waiter: the child ends while it waits on the condition variable;
    * then a thread of the parent waits, and one signal must reach it. */
-  err = sdk_proc_fork(&child);
+  err = cloudabi_sys_proc_fork(&child, &child_tid);
   if (err == 0 && child == CLOUDABI_PROCESS_CHILD) {
     sdk_thread_t t;
     if (sdk_thread_create(&t, exiter, NULL) != 0)
@@ -211,6 +265,30 @@ void program_main(const argdata_t *ad) {
   expect_u64("unlock_after_signal", sdk_mutex_unlock(&sh->mutex), 0);
   expect_u64("waiter_join", sdk_thread_join(t), 0);
   expect_u64("dead_waiter", waiter_result, 0);
+
+  if (self >= 0) {
+    /* exec_waiter: the parent holds the mutex while the child queues for
+     * it and has its image replaced; then the parent releases it and must
+     * be able to take it again. */
+    expect_u64("exec_lock", sdk_mutex_lock(&sh->mutex), 0);
+    __atomic_store_n(&sh->child_state, 0, __ATOMIC_RELEASE);
+    err = cloudabi_sys_proc_fork(&child, &child_tid);
+    if (err == 0 && child == CLOUDABI_PROCESS_CHILD) {
+      sdk_thread_t t;
+      if (sdk_thread_create(&t, execer, NULL) != 0)
+        cloudabi_sys_proc_exit(4);
+      sdk_mutex_lock(&sh->mutex); /* queues; the image is replaced meanwhile */
+      cloudabi_sys_proc_exit(6);
+    }
+    expect_u64("exec_fork", err, 0);
+    expect_u64("exec_await_new_image", await_child(CHILD_EXECD), 1);
+    expect_u64("exec_unlock", sdk_mutex_unlock(&sh->mutex), 0);
+    expect_u64("exec_relock", timed_lock(2000), 0);
+    expect_u64("exec_relock_unlock", sdk_mutex_unlock(&sh->mutex), 0);
+    ev = wait_process(child);
+    expect_u64("exec_child_exit", ev.proc_terminate.exitcode, 0);
+    cloudabi_sys_fd_close(child);
+  }
 
   cloudabi_sys_proc_exit(failures);
 }
