@@ -201,7 +201,8 @@ func (lt *lockTable) tryAcquire(w *uint32, key lockKey, t *thread, write, queue 
 // them all to try again and leaves the lock free but kernel-managed, so
 // that user space takes it only through the supervisor until they have had
 // their turn. Called with lt.mu held.
-func (lt *lockTable) release(w *uint32, key lockKey, tid abi.Tid) abi.Errno {
+func (lt *lockTable) release(w *uint32, key lockKey, t *thread) abi.Errno {
+	tid := t.tid
 	for i := 0; i < casRetries; i++ {
 		v := atomic.LoadUint32(w)
 		if v&lockWrlocked != 0 {
@@ -233,11 +234,11 @@ func (lt *lockTable) release(w *uint32, key lockKey, tid abi.Tid) abi.Errno {
 			delete(lt.locks, key)
 			for _, wt := range q.writers {
 				close(wt.wake)
-				wt.t.woken()
+				wt.t.woken(t.proc)
 			}
 			for _, wt := range q.readers {
 				close(wt.wake)
-				wt.t.woken()
+				wt.t.woken(t.proc)
 			}
 		}
 		return abi.ESUCCESS
@@ -334,7 +335,7 @@ func (t *thread) unlock(addr uint64, scope abi.Scope) abi.Errno {
 	if errno != abi.ESUCCESS {
 		return errno
 	}
-	r.lt.locked(func() { errno = r.lt.release(r.w, r.key, t.tid) })
+	r.lt.locked(func() { errno = r.lt.release(r.w, r.key, t) })
 	return errno
 }
 
@@ -362,7 +363,7 @@ func sysCondvarSignal(t *thread, c *call) abi.Errno {
 				n--
 			}
 			close(cw.signalled)
-			cw.t.woken()
+			cw.t.woken(p)
 		}
 		if len(waiters) == 0 {
 			delete(lt.conds, r.key)
@@ -447,7 +448,7 @@ func (t *thread) pollLocks(c *call, subs []subscription, out, neventsAddr uint64
 		}
 		cr.lt.conds[cr.key] = append(cr.lt.conds[cr.key], waiter)
 		atomic.StoreUint32(cr.w, ^uint32(abi.CondvarHasNoWaiters))
-		if errno = lr.lt.release(lr.w, lr.key, t.tid); errno != abi.ESUCCESS {
+		if errno = lr.lt.release(lr.w, lr.key, t); errno != abi.ESUCCESS {
 			cr.lt.dequeueCond(cr.w, cr.key, waiter)
 		}
 	})

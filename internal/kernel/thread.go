@@ -27,9 +27,11 @@ type thread struct {
 	// (see async); the dispatcher ignores the thread meanwhile.
 	busy atomic.Bool
 	// parked is parkedNo, or parkedYes while that goroutine waits on
-	// channels that the dispatcher may close, or parkedWoken once the
-	// dispatcher has closed one and counted the goroutine as unstarted.
-	parked atomic.Int32
+	// channels that a dispatcher may close, or parkedWoken once one has
+	// closed one and counted the goroutine as unstarted in its own
+	// process, countedBy (parkedCounting while it does so).
+	parked    atomic.Int32
+	countedBy atomic.Pointer[Process]
 	// started is set by the thread's first call; spawned is the thread
 	// this one's last thread_create set up, until this one calls again
 	// (see reapUnstarted).
@@ -40,6 +42,7 @@ type thread struct {
 const (
 	parkedNo = iota
 	parkedYes
+	parkedCounting
 	parkedWoken
 )
 
@@ -48,17 +51,32 @@ const (
 func (t *thread) park() { t.parked.Store(parkedYes) }
 
 func (t *thread) unpark() {
-	if t.parked.Swap(parkedNo) == parkedWoken {
-		t.proc.unstarted.Add(-1)
+	for {
+		s := t.parked.Load()
+		if s == parkedCounting {
+			runtime.Gosched() // woken is between its two stores
+			continue
+		}
+		if t.parked.CompareAndSwap(s, parkedNo) {
+			if s == parkedWoken {
+				t.countedBy.Load().unstarted.Add(-1)
+			}
+			return
+		}
 	}
 }
 
-// woken is called by the dispatcher after it has closed a channel t's
-// goroutine may wait on: if it waits, it is runnable now, and the
-// dispatcher must let it run before going to sleep (see serve).
-func (t *thread) woken() {
-	if t.parked.CompareAndSwap(parkedYes, parkedWoken) {
-		t.proc.unstarted.Add(1)
+// woken is called by a dispatcher of process by after it has closed a
+// channel t's goroutine may wait on: if it waits, it is runnable now, and
+// that dispatcher must let it run before going to sleep (see serve). The
+// goroutine is by's to count, not t's process's: a lock or condition
+// variable shared between processes is released or signalled by another
+// process's dispatcher, on whose P the runtime queues the goroutine.
+func (t *thread) woken(by *Process) {
+	if t.parked.CompareAndSwap(parkedYes, parkedCounting) {
+		t.countedBy.Store(by)
+		by.unstarted.Add(1)
+		t.parked.Store(parkedWoken)
 	}
 }
 
@@ -418,7 +436,7 @@ func (q *timeouts) fire() bool {
 		q.mu.Unlock()
 		fired = true
 		close(tm.c)
-		tm.t.woken()
+		tm.t.woken(tm.t.proc)
 	}
 }
 
