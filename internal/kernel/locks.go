@@ -64,14 +64,17 @@ type condWaiter struct {
 // private-scope words, and shared-scope words outside file mappings (its
 // memory is its own). Shared-scope words in memory mapped from a file,
 // which other processes may map too (fd_create1 shared memory, or a file
-// mapped MAP_SHARED, before or across a fork), are queued in sharedLocks,
-// keyed by file and offset, where every process mapping the page finds the
-// same queue. As thread ids are unique across processes (see tids), the
+// mapped MAP_SHARED, before or across a fork), are queued in one of the
+// sharedLocks tables, keyed by file and offset, where every process mapping
+// the page finds the same queue. As thread ids are unique across processes (see tids), the
 // owner a shared lock word names is unambiguous.
 type lockTable struct {
 	mu    sync.Mutex
 	locks map[lockKey]*lockQueue
 	conds map[lockKey][]*condWaiter
+	// shard is the table's index in sharedLocks plus one; 0 for a
+	// process's table.
+	shard int
 }
 
 // lockKey names a word's queue: its guest address in a process's table
@@ -80,9 +83,24 @@ type lockKey struct {
 	dev, ino, off uint64
 }
 
-// sharedLocks is the supervisor-wide table of shared-scope words in file
-// mappings. A waiter whose process dies leaves it (see acquire).
-var sharedLocks lockTable
+// sharedLocks are the supervisor-wide tables of shared-scope words in
+// file mappings, a word's table chosen by its key: programs that contend
+// on words of their own seldom share a table, and so seldom wait for each
+// other's table operations. A waiter whose process dies leaves its table
+// (see acquire).
+var sharedLocks [64]lockTable
+
+func init() {
+	for i := range sharedLocks {
+		sharedLocks[i].shard = i + 1
+	}
+}
+
+// sharedLockTable is the table of the shared-scope word with key k.
+func sharedLockTable(k lockKey) *lockTable {
+	h := k.dev*0x9e3779b97f4a7c15 ^ k.ino*0xc2b2ae3d27d4eb4f ^ (k.off>>2)*0x165667b19e3779f9
+	return &sharedLocks[(h^h>>29)%uint64(len(sharedLocks))]
+}
 
 // lockRef is a validated lock or condition-variable word: the calling
 // process's view of it, and where its waiters queue.
@@ -103,15 +121,15 @@ func (lt *lockTable) locked(f func()) {
 }
 
 // lockedWith runs f with the mutexes of lt and other held (once if they
-// are the same): a process's table before sharedLocks, the only order
-// in which two are ever taken.
+// are the same), a process's table before any of sharedLocks and those in
+// their order: the only order in which two are ever taken.
 func (lt *lockTable) lockedWith(other *lockTable, f func()) {
 	if lt == other {
 		lt.locked(f)
 		return
 	}
 	first, second := lt, other
-	if first == &sharedLocks {
+	if first.shard > second.shard {
 		first, second = second, first
 	}
 	first.locked(func() { second.locked(f) })
@@ -132,7 +150,8 @@ func (p *Process) lockWord(addr uint64, scope abi.Scope) (lockRef, abi.Errno) {
 	r := lockRef{w: p.word(addr), lt: &p.locks, key: lockKey{off: addr}}
 	if scope == abi.ScopeShared {
 		if dev, ino, off, ok := p.mem.FileAt(addr); ok {
-			r.lt, r.key = &sharedLocks, lockKey{dev: dev, ino: ino, off: off}
+			r.key = lockKey{dev: dev, ino: ino, off: off}
+			r.lt = sharedLockTable(r.key)
 		}
 	}
 	return r, abi.ESUCCESS
