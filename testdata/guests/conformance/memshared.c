@@ -7,6 +7,7 @@
  * right of a file (FD_WRITE included).
  */
 #include "conformance.h"
+#include "../process.h"
 
 #include <cloudabi_threads.h>
 
@@ -31,15 +32,6 @@ static cloudabi_errno_t pwrite_str(cloudabi_fd_t fd, const char *s, cloudabi_fil
   size_t n;
   cloudabi_ciovec_t iov = {.buf = s, .buf_len = strlen(s)};
   return cloudabi_sys_fd_pwrite(fd, &iov, 1, off, &n);
-}
-
-static cloudabi_event_t wait_process(cloudabi_fd_t fd) {
-  cloudabi_subscription_t sub = {.type = CLOUDABI_EVENTTYPE_PROC_TERMINATE, .proc_terminate = {.fd = fd}};
-  cloudabi_event_t ev = {0};
-  size_t n = 0;
-  if (cloudabi_sys_poll(&sub, &ev, 1, &n) != 0 || n != 1)
-    ev.error = 9999;
-  return ev;
 }
 
 /* Threads that map files at the same time must each get their own file:

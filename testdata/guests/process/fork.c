@@ -12,25 +12,9 @@
 #include <program.h>
 
 #include "../check.h"
+#include "../process.h"
 
 static volatile int shared_value = 1;
-
-/* Waits for the process behind fd to end. */
-static cloudabi_event_t wait_process(cloudabi_fd_t fd) {
-  cloudabi_subscription_t sub = {.userdata = 77, .type = CLOUDABI_EVENTTYPE_PROC_TERMINATE, .proc_terminate = {.fd = fd}};
-  cloudabi_event_t ev = {0};
-  size_t n = 0;
-  if (cloudabi_sys_poll(&sub, &ev, 1, &n) != 0 || n != 1)
-    ev.error = 9999;
-  return ev;
-}
-
-static void sleep_ms(uint64_t ms) {
-  cloudabi_subscription_t sub = {.type = CLOUDABI_EVENTTYPE_CLOCK, .clock = {.clock_id = CLOUDABI_CLOCK_MONOTONIC, .timeout = ms * 1000000}};
-  cloudabi_event_t ev;
-  size_t n;
-  cloudabi_sys_poll(&sub, &ev, 1, &n);
-}
 
 void program_main(const argdata_t *ad) {
   argdata_t value;

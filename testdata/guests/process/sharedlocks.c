@@ -34,6 +34,7 @@
 #include <stdatomic.h>
 
 #include "../check.h"
+#include "../process.h"
 
 struct shared {
   sdk_mutex_t mutex;
@@ -48,22 +49,6 @@ struct shared {
 enum { CHILD_HOLDS = 1, CHILD_WAITING = 2, CHILD_EXECD = 3 };
 
 static struct shared *sh;
-
-static cloudabi_event_t wait_process(cloudabi_fd_t fd) {
-  cloudabi_subscription_t sub = {.type = CLOUDABI_EVENTTYPE_PROC_TERMINATE, .proc_terminate = {.fd = fd}};
-  cloudabi_event_t ev = {0};
-  size_t n = 0;
-  if (cloudabi_sys_poll(&sub, &ev, 1, &n) != 0 || n != 1)
-    ev.error = 9999;
-  return ev;
-}
-
-static void sleep_ms(uint64_t ms) {
-  cloudabi_subscription_t sub = {.type = CLOUDABI_EVENTTYPE_CLOCK, .clock = {.clock_id = CLOUDABI_CLOCK_MONOTONIC, .timeout = ms * 1000000}};
-  cloudabi_event_t ev;
-  size_t n;
-  cloudabi_sys_poll(&sub, &ev, 1, &n);
-}
 
 /* Waits (polling, without the locks under test) until the child has
  * reached state s. */
