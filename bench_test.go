@@ -67,6 +67,48 @@ func BenchmarkFdWrite(b *testing.B) {
 	b.ReportMetric(perGuest/perNative, "guest/native")
 }
 
+// BenchmarkClockTimeGet: clock_time_get of the monotonic clock, b.N
+// times in a guest, against Go's time.Now (clock_gettime through the
+// Linux vDSO, as a native C program reads the clock) in the same run.
+func BenchmarkClockTimeGet(b *testing.B) {
+	prog, err := cloudabi.Open(guestbuild.Build(b, "testdata/guests/nullsyscall.c"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer prog.Close()
+	start := time.Now()
+	var last time.Time
+	for i := 0; i < b.N; i++ {
+		last = time.Now()
+	}
+	native := last.Sub(start)
+
+	null, err := os.OpenFile("/dev/null", os.O_WRONLY, 0)
+	if err != nil {
+		b.Fatal(err)
+	}
+	ad, _ := argdata.Marshal(argdata.Map{
+		{Key: argdata.Str("out"), Value: argdata.FD(0)},
+		{Key: argdata.Str("n"), Value: argdata.IntOf(int64(b.N))},
+		{Key: argdata.Str("call"), Value: argdata.Str("clock")},
+	})
+	start = time.Now()
+	proc, err := prog.Start(ad, []cloudabi.FD{{File: null}}, nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	st := proc.Wait()
+	guest := time.Since(start)
+	if !st.Exited || st.Code != 0 {
+		b.Fatalf("guest: %v", st)
+	}
+	perNative := float64(native.Nanoseconds()) / float64(b.N)
+	perGuest := float64(guest.Nanoseconds()) / float64(b.N)
+	b.ReportMetric(perGuest, "guest-ns/call")
+	b.ReportMetric(perNative, "native-ns/call")
+	b.ReportMetric(perGuest/perNative, "guest/native")
+}
+
 // BenchmarkHelloStartup measures the time from starting cloudabi-run to
 // the exit of examples/hello, and, for comparison, starting /bin/true.
 func BenchmarkHelloStartup(b *testing.B) {
