@@ -145,6 +145,7 @@ func Filter(base, size uint64) ([]unix.SockFilter, error) {
 	p.jump(jeq, unix.SYS_MMAP, "mmap", "")
 	p.jump(jeq, unix.SYS_CLOSE, "allow", "")
 	p.jump(jeq, unix.SYS_CLOCK_GETTIME, "clock_gettime", "")
+	p.jump(jeq, unix.SYS_TIME, "allow", "")
 	p.jump(jeq, unix.SYS_CLOCK_NANOSLEEP, "clock_nanosleep", "")
 	p.stmt(ret, unix.SECCOMP_RET_USER_NOTIF)
 

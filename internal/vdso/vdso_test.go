@@ -837,9 +837,11 @@ func TestForkRoutines(t *testing.T) {
 
 // TestClockEntry checks the routine clock_time_get's stub jumps to: for
 // CloudABI's clocks 1-4 (monotonic, process CPU time, realtime, thread CPU
-// time) it reads the Linux clock into transport.OffTimespec, nanoseconds
-// set to -1 first, and keeps the registers the common routine needs;
-// every clock id goes on to the common routine.
+// time) it checks the output pointer with time(2) (EFAULT, and for NULL,
+// which time(2) would accept), reads the
+// Linux clock into transport.OffTimespec (EIO if that fails), and stores
+// the nanoseconds; other clock ids go on to the common routine with the
+// call number and arguments intact.
 func TestClockEntry(t *testing.T) {
 	img := BuildAMD64()
 	common := stubTarget(t, img, 0, "cloudabi_sys_"+abi.Syscall(0).String())
@@ -849,22 +851,34 @@ func TestClockEntry(t *testing.T) {
 		"lea -0x1(%rdi),%ecx",
 		"cmp $0x3,%ecx",
 		fmt.Sprintf("ja %#x", common),
-		"push %rax",
-		"push %rdi",
-		"push %rsi",
 		"shl $0x3,%ecx",
-		fmt.Sprintf("mov $%#x,%%edi", linuxClocks),
-		"shr %cl,%edi",
-		"and $0xff,%edi",
+		fmt.Sprintf("mov $%#x,%%r9d", linuxClocks),
+		"shr %cl,%r9d",
+		"and $0xff,%r9d",
+		"mov %rdx,%r8",
+		"test %r8,%r8",
+		fmt.Sprintf("je %#x", at+0x69),
+		fmt.Sprintf("mov $%#x,%%eax", unix.SYS_TIME),
+		"mov %r8,%rdi",
+		"syscall",
+		"cmp $0xfffffffffffff001,%rax",
+		fmt.Sprintf("jae %#x", at+0x69),
+		"mov %r9d,%edi",
 		fmt.Sprintf("mov %%fs:%#x,%%rsi", transport.FSMailboxPointer),
 		fmt.Sprintf("add $%#x,%%rsi", transport.OffTimespec),
-		"movq $0xffffffffffffffff,0x8(%rsi)",
 		fmt.Sprintf("mov $%#x,%%eax", unix.SYS_CLOCK_GETTIME),
 		"syscall",
-		"pop %rsi",
-		"pop %rdi",
-		"pop %rax",
-		fmt.Sprintf("jmp %#x", common),
+		"test %rax,%rax",
+		fmt.Sprintf("jne %#x", at+0x6f),
+		"imul $0x3b9aca00,(%rsi),%rax",
+		"add 0x8(%rsi),%rax",
+		"mov %rax,(%r8)",
+		"xor %eax,%eax",
+		"ret",
+		fmt.Sprintf("mov $%#x,%%eax", uint16(abi.EFAULT)),
+		"ret",
+		fmt.Sprintf("mov $%#x,%%eax", uint16(abi.EIO)),
+		"ret",
 	}
 	insns := disassemble(t, img, at, img.TextEnd)
 	if len(insns) != len(want) {

@@ -199,30 +199,47 @@ forkchild:
   xor %eax, %eax
   ret
 
-# clock_time_get's stub jumps here instead of to common. For the four
-# clocks of the ABI, the calling thread reads the Linux clock itself into
-# the mailbox, where the supervisor takes it: the time is then the time of
-# the call, not of the moment the supervisor gets to it, and the CPU-time
-# clocks are read precisely, which no other process can do. The call then
-# goes to the supervisor as usual, which checks the pointer and writes
-# the result. Any other clock id goes to the supervisor as it is (EINVAL).
+# clock_time_get's stub jumps here instead of to common. The four clocks
+# of the ABI are read here, in the calling thread, with no call to the
+# supervisor: the time is that of the call, and the CPU-time clocks are
+# precise, which no other process can read them. The output pointer is
+# checked by the host kernel as the supervisor would check it: time(ptr)
+# stores 8 bytes there or fails with EFAULT (NULL is refused here, as
+# time(NULL) stores nothing); a concurrent unmap by another
+# thread can then only fault the guest itself. The clock is read into the
+# mailbox (transport.OffTimespec) and converted to nanoseconds. Any other
+# clock id goes to the supervisor (EINVAL).
 clockentry:
   lea -1(%rdi), %ecx                        # CloudABI clocks 1..4
   cmp $3, %ecx
   ja common
-  push %rax
-  push %rdi
-  push %rsi
   shl $3, %ecx
-  mov $0x03000201, %edi                     # their Linux clocks, a byte each:
-  shr %cl, %edi                             #   MONOTONIC, PROCESS_CPUTIME_ID,
-  and $0xff, %edi                           #   REALTIME, THREAD_CPUTIME_ID
+  mov $0x03000201, %r9d                     # their Linux clocks, a byte each:
+  shr %cl, %r9d                             #   MONOTONIC, PROCESS_CPUTIME_ID,
+  and $0xff, %r9d                           #   REALTIME, THREAD_CPUTIME_ID
+  mov %rdx, %r8                             # where the time goes
+  test %r8, %r8                             # time(NULL) stores nothing
+  jz 1f
+  mov $201, %eax                            # SYS_time(ptr)
+  mov %r8, %rdi
+  syscall
+  cmp $-4095, %rax
+  jae 1f
+  mov %r9d, %edi
   mov %fs:FS_MAILBOX, %rsi
   add $OFF_TIMESPEC, %rsi
-  movq $-1, 8(%rsi)                         # no reading yet
   mov $228, %eax                            # SYS_clock_gettime
   syscall
-  pop %rsi
-  pop %rdi
-  pop %rax
-  jmp common
+  test %rax, %rax
+  jnz 2f
+  imul $1000000000, (%rsi), %rax
+  add 8(%rsi), %rax
+  mov %rax, (%r8)
+  xor %eax, %eax
+  ret
+1:
+  mov $21, %eax                             # EFAULT
+  ret
+2:
+  mov $29, %eax                             # EIO
+  ret
