@@ -4,6 +4,7 @@ import (
 	"os"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/cloudabi-go/cloudabi"
 	"github.com/cloudabi-go/cloudabi/argdata"
@@ -68,6 +69,38 @@ func TestSharedLocks(t *testing.T) {
 		}
 		if t.Failed() {
 			t.Fatalf("run %d failed", i)
+		}
+	}
+}
+
+// TestExecExitRace: proc_exec in one thread against proc_exit in another.
+// Whichever wins, once Wait has reported the process ended, its new image
+// (if it started) must not run on: it would write to the output after
+// 100 ms.
+func TestExecExitRace(t *testing.T) {
+	const src = "testdata/guests/process/execexit.c"
+	for i, delay := range []int64{0, 300, 3000, 30000, 0, 1000, 10000, 100000} {
+		self, err := os.Open(guestbuild.Build(t, src))
+		if err != nil {
+			t.Fatal(err)
+		}
+		out, read := outputFile(t)
+		st := runGuest(t, src, argdata.Map{
+			{Key: argdata.Str("mode"), Value: argdata.Str("start")},
+			{Key: argdata.Str("self"), Value: argdata.FD(1)},
+			{Key: argdata.Str("delay"), Value: argdata.IntOf(delay)},
+		}, out, self)
+		self.Close()
+		atWait := read()
+		time.Sleep(250 * time.Millisecond)
+		later := read()
+		switch {
+		case st.Exited && st.Code == 5 && atWait == "after\n" && later == atWait:
+			// The exec won: Wait reported the new image's exit.
+		case st.Exited && st.Code == 3 && atWait == "" && later == "":
+			// The exit won, and the new image, if it started, was ended.
+		default:
+			t.Errorf("run %d (delay %d): status %v, output %q at Wait, %q 250 ms later", i, delay, st, atWait, later)
 		}
 	}
 }

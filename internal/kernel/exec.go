@@ -62,7 +62,18 @@ func sysProcExec(t *thread, c *call) abi.Errno {
 		fdt.closeAll()
 		return abi.ENOMEM
 	}
-	p.next.Store(next)
+	p.mu.Lock()
+	replaced := !p.reaped
+	if replaced {
+		p.next.Store(next)
+	}
+	p.mu.Unlock()
+	if !replaced {
+		// The process ended while the new image started (proc_exit
+		// by another thread, or a kill): nobody would wait for it.
+		next.Kill()
+		return noReply
+	}
 	// The old image is over at once, before its sandbox is reaped: a
 	// thread of it that waits for a lock must not take it now.
 	p.markDead()

@@ -99,6 +99,9 @@ type Process struct {
 
 	mu      sync.Mutex
 	threads map[abi.Tid]*thread // all of whose ids are taken from tids
+	// reaped is set under mu once reap has looked for an image that
+	// replaced this one (next).
+	reaped bool
 
 	// servers counts the dispatcher, goroutines running calls, and one
 	// for the process itself; guest memory is released when it drops to
@@ -316,7 +319,6 @@ func randomRegionBase(size uint64) (uint64, error) {
 func (p *Process) reap() {
 	ex := p.sb.Wait()
 	p.markDead()
-	p.dropThreads()
 	// Wake the dispatcher; nothing in the sandbox can ring any more.
 	doorbell := p.word(p.shared + transport.SharedDoorbell)
 	atomic.AddUint32(doorbell, 1)
@@ -328,7 +330,13 @@ func (p *Process) reap() {
 	}
 	p.family.procs.Add(-1)
 	p.releaseServer()
-	if next := p.next.Load(); next != nil {
+	// From here on a proc_exec that was still starting its new image ends
+	// that image instead of leaving it to run unwatched.
+	p.mu.Lock()
+	p.reaped = true
+	next := p.next.Load()
+	p.mu.Unlock()
+	if next != nil {
 		// Replaced by proc_exec: end when the new image ends.
 		p.exit = next.Wait()
 	} else {
@@ -406,8 +414,12 @@ func (p *Process) Wait() ExitStatus {
 // Memory exposes the process's memory, for tests and diagnostics.
 func (p *Process) Memory() *memory.Memory { return p.mem }
 
+// When the last one is gone, the process's thread ids are freed too:
+// not before, as a goroutine of a dead process may still be between its
+// last look at dead and taking a shared lock in that thread's name.
 func (p *Process) releaseServer() {
 	if p.servers.Add(-1) == 0 {
+		p.dropThreads()
 		p.mem.Close()
 	}
 }

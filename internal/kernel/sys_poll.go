@@ -185,12 +185,14 @@ type fdWait struct {
 }
 
 // sleepDeadline is the host clock and absolute time a guest thread sleeps
-// until for clock subscription s, which fires d from now: an absolute
-// deadline on the realtime clock stays one (clock_nanosleep then follows
-// changes of the clock); every other one becomes a deadline on the
+// until for clock subscription s, which fires d from now, the earliest of
+// the poll's. An absolute deadline on the realtime clock stays one when s
+// is the only subscription (clock_nanosleep then follows changes of the
+// clock); with others, a change of the realtime clock could make it pass
+// theirs, so it becomes, like every other one, a deadline on the
 // monotonic clock.
-func sleepDeadline(s subscription, d time.Duration) (int32, unix.Timespec, abi.Errno) {
-	if s.abstime && s.clockID == abi.ClockRealtime {
+func sleepDeadline(s subscription, d time.Duration, alone bool) (int32, unix.Timespec, abi.Errno) {
+	if s.abstime && s.clockID == abi.ClockRealtime && alone {
 		return unix.CLOCK_REALTIME, unix.NsecToTimespec(int64(s.timeout)), abi.ESUCCESS
 	}
 	if s.abstime && s.clockID == abi.ClockMonotonic {
@@ -302,12 +304,14 @@ func (t *thread) pollGeneral(c *call, subs []subscription, out, neventsAddr uint
 		// the event now and the guest thread sleeps until the first
 		// deadline by itself, with clock_nanosleep as the post action.
 		// The host wakes it as it would a native program; neither the
-		// dispatcher nor a goroutine stands in between, nor waits.
+		// dispatcher nor a goroutine stands in between, nor waits. (So
+		// the event is in memory before the poll returns: only another
+		// thread reading the buffer during the poll can tell.)
 		errno := p.writeEvents(out, neventsAddr, []event{{userdata: subs[timeoutIndex].userdata, typ: abi.EventtypeClock}})
 		if errno != abi.ESUCCESS {
 			return errno
 		}
-		clock, deadline, errno := sleepDeadline(subs[timeoutIndex], timeout)
+		clock, deadline, errno := sleepDeadline(subs[timeoutIndex], timeout, len(subs) == 1)
 		if errno != abi.ESUCCESS {
 			return errno
 		}
