@@ -65,9 +65,9 @@ type condWaiter struct {
 // memory is its own). Shared-scope words in memory mapped from a file,
 // which other processes may map too (fd_create1 shared memory, or a file
 // mapped MAP_SHARED, before or across a fork), are queued in one of the
-// sharedLocks tables, keyed by file and offset, where every process mapping
-// the page finds the same queue. As thread ids are unique across processes (see tids), the
-// owner a shared lock word names is unambiguous.
+// sharedLocks tables, keyed by file and offset, where every process
+// mapping the page finds the same queue. As thread ids are unique across
+// processes (see tids), the owner a shared lock word names is unambiguous.
 type lockTable struct {
 	mu    sync.Mutex
 	locks map[lockKey]*lockQueue

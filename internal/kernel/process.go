@@ -414,9 +414,11 @@ func (p *Process) Wait() ExitStatus {
 // Memory exposes the process's memory, for tests and diagnostics.
 func (p *Process) Memory() *memory.Memory { return p.mem }
 
-// When the last one is gone, the process's thread ids are freed too:
-// not before, as a goroutine of a dead process may still be between its
-// last look at dead and taking a shared lock in that thread's name.
+// releaseServer drops one of the process's servers (see servers). When
+// the last is gone, guest memory is released and the process's thread
+// ids are freed: not before, as a goroutine of a dead process may still
+// be between its last look at dead and taking a shared lock in one of
+// those ids.
 func (p *Process) releaseServer() {
 	if p.servers.Add(-1) == 0 {
 		p.dropThreads()
