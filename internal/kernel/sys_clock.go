@@ -32,14 +32,13 @@ func linuxClock(id abi.Clockid) (int32, abi.Errno) {
 	return 0, abi.EINVAL
 }
 
-// callerTime is the reading of the clock that the vDSO took in the calling
-// thread just before the call (transport.OffTimespec): the time when the
-// program asked, however long the call then waited for the supervisor.
-// It is also the only precise reading of the CPU-time clocks: another
-// process reads what the scheduler last accounted, up to a scheduler tick
-// (4 ms at HZ=250) old, and cannot read a thread's clock at all. The value
-// is the guest's own word, so a guest can only mislead itself; one that is
-// not a valid timespec (the vDSO's marker for a failed reading) gives EIO.
+// callerTime is the calling thread's own reading of a CPU-time clock,
+// left in its mailbox (transport.OffTimespec): Linux reads these clocks
+// precisely only for the calling process or thread (another process gets
+// what the scheduler last accounted, up to a tick, 4 ms at HZ=250, old,
+// and no thread clock at all). The value is the guest's own word, so a
+// guest can only mislead itself; one that is not a valid timespec gives
+// EIO.
 func (t *thread) callerTime() (uint64, abi.Errno) {
 	ns, ok := timespecNanos(t.proc.mem.Raw(t.mailbox+transport.OffTimespec, 16))
 	if !ok {
@@ -73,7 +72,8 @@ func sysClockResGet(t *thread, c *call) abi.Errno {
 }
 
 func sysClockTimeGet(t *thread, c *call) abi.Errno {
-	if _, errno := linuxClock(abi.Clockid(c.args[0])); errno != abi.ESUCCESS {
+	id, errno := linuxClock(abi.Clockid(c.args[0]))
+	if errno != abi.ESUCCESS {
 		return errno
 	}
 	// c.args[1] is the precision the caller can tolerate; the host's
@@ -81,11 +81,22 @@ func sysClockTimeGet(t *thread, c *call) abi.Errno {
 	if errno := t.proc.checkWritable(c.args[2], 8); errno != abi.ESUCCESS {
 		return errno
 	}
-	now, errno := t.callerTime()
-	if errno != abi.ESUCCESS {
-		return errno
+	// The vDSO serves this call itself (internal/vdso, clockentry); it
+	// reaches the supervisor only from a guest that drives its mailbox
+	// without the vDSO, whose CPU-time clocks can then only come from
+	// what it left in the mailbox.
+	if id == unix.CLOCK_PROCESS_CPUTIME_ID || id == unix.CLOCK_THREAD_CPUTIME_ID {
+		now, errno := t.callerTime()
+		if errno != abi.ESUCCESS {
+			return errno
+		}
+		return t.proc.putUint64(c.args[2], now)
 	}
-	return t.proc.putUint64(c.args[2], now)
+	var ts unix.Timespec
+	if err := unix.ClockGettime(id, &ts); err != nil {
+		return errnoOf(err)
+	}
+	return t.proc.putUint64(c.args[2], uint64(ts.Nano()))
 }
 
 func sysRandomGet(t *thread, c *call) abi.Errno {
