@@ -68,14 +68,11 @@ const (
 	// OffScratch holds the guest's %rbx while the vDSO runs a post action:
 	// the vDSO must not touch the stack then (see common_amd64.S).
 	OffScratch = 216
-	// OffTimespec is a Linux struct timespec (two int64). The vDSO fills
-	// it before every clock_time_get with the calling thread's reading of
-	// the clock: the time when the program asked, however long the call
-	// then waits for the supervisor, and the only precise reading of the
-	// CPU-time clocks, which Linux gives the calling process and thread
-	// alone. The vDSO sets the nanoseconds to -1 first, so a failed
-	// reading shows. A poll that waits on clocks alone gets its deadline
-	// here, for the post action clock_nanosleep.
+	// OffTimespec is a Linux struct timespec (two int64): where the vDSO's
+	// clock_time_get reads the host clock before it stores the result
+	// (the supervisor takes a CPU-time clock's reading from here for a
+	// guest that calls without the vDSO), and where a poll on clocks
+	// alone gets its deadline for the post action clock_nanosleep.
 	OffTimespec = 224
 	Size        = 256 // bytes reserved per mailbox
 	NumArgs     = 7
