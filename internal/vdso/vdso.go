@@ -9,6 +9,9 @@
 // which every system call is a 16-byte stub that loads its number and jumps to
 // one common routine. That routine copies the arguments into the calling
 // thread's mailbox (see internal/transport) and waits for the supervisor.
+// Two stubs jump elsewhere first: proc_fork's saves the registers a forked
+// child resumes with, and clock_time_get's serves the clocks of the ABI in
+// the calling thread, without the supervisor (clockEntry).
 //
 // Outputs need no code of their own: every output of a CloudABI system call is
 // written through a pointer argument, and the supervisor writes it directly
