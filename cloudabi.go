@@ -147,6 +147,13 @@ type Options struct {
 	// configuration (config.Config.Grants): how a caller learns the port
 	// of a "tcp:127.0.0.1:0" listener. Start ignores it.
 	Listening func(addrs []net.Addr)
+	// Confined, if not nil, is called once the program's first process
+	// exists, before any of its system calls is served, with what
+	// Isolation returns. The first program of a supervisor decides the
+	// isolation as it starts, so asking here, unlike calling Isolation
+	// beforehand, costs no probe process. The program waits for it to
+	// return.
+	Confined func(description string, degraded error)
 }
 
 // Process is a running program.
@@ -172,11 +179,20 @@ func (p *Program) Start(argdata []byte, fds []FD, opts *Options) (*Process, erro
 		MaxThreads:   opts.MaxThreads,
 		MaxFDs:       opts.MaxFDs,
 		CPUTime:      opts.CPUTime,
+		Started:      confined(opts.Confined),
 	})
 	if err != nil {
 		return nil, err
 	}
 	return &Process{k: k}, nil
+}
+
+// confined is the kernel's Started hook for an Options.Confined.
+func confined(f func(string, error)) func() {
+	if f == nil {
+		return nil
+	}
+	return func() { f(Isolation()) }
 }
 
 // Kill stops the process at once.
@@ -359,7 +375,8 @@ func accessRights(a config.Access) (base, inheriting abi.Rights) {
 // of their own. If the host does not allow user namespaces
 // (or, for a root supervisor, namespaces at all), programs still run, with
 // less isolation, and the error says why; cloudabi-run prints it as a
-// warning. It is found once, on first use, by starting a probe process.
+// warning. The first program started decides it; asked before, Isolation
+// decides it with a probe process that ends at once.
 func Isolation() (description string, degraded error) {
 	level, err := sandbox.Isolation()
 	return level.String(), err

@@ -3,11 +3,13 @@ package cloudabi_test
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/cloudabi-go/cloudabi"
 	"github.com/cloudabi-go/cloudabi/abi"
@@ -81,6 +83,45 @@ func TestHello(t *testing.T) {
 	}
 	if got, want := read(), strings.Repeat("Hello, world\n", 3); got != want {
 		t.Errorf("output %q, want %q", got, want)
+	}
+}
+
+// TestConfined: Options.Confined is called once, with what Isolation
+// reports, before the program's first system call is served.
+func TestConfined(t *testing.T) {
+	prog, err := cloudabi.Open(guestbuild.Build(t, "examples/hello/hello.c"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer prog.Close()
+	ad, _ := argdata.Marshal(argdata.Seq{argdata.FD(0)})
+	out, read := outputFile(t)
+	var calls int
+	var seen string
+	opts := &cloudabi.Options{Confined: func(description string, degraded error) {
+		calls++
+		// The program is running by now; its first fd_write must wait.
+		time.Sleep(20 * time.Millisecond)
+		seen = read()
+		if want, wantErr := cloudabi.Isolation(); description != want || fmt.Sprint(degraded) != fmt.Sprint(wantErr) {
+			t.Errorf("Confined(%q, %v), want Isolation's (%q, %v)", description, degraded, want, wantErr)
+		}
+	}}
+	proc, err := prog.Start(ad, []cloudabi.FD{{File: out}}, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st := proc.Wait(); !st.Exited || st.Code != 0 {
+		t.Fatalf("status %v, want exit 0", st)
+	}
+	if calls != 1 {
+		t.Errorf("Confined called %d times, want once", calls)
+	}
+	if seen != "" {
+		t.Errorf("the program wrote %q before Confined returned", seen)
+	}
+	if got := read(); got != "Hello, world\n" {
+		t.Errorf("output %q, want one greeting", got)
 	}
 }
 

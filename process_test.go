@@ -3,6 +3,7 @@ package cloudabi_test
 import (
 	"os"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -26,11 +27,16 @@ func TestFork(t *testing.T) {
 		{Key: argdata.Str("out"), Value: argdata.FD(0)},
 		{Key: argdata.Str("max"), Value: argdata.IntOf(maxProcs)},
 	})
-	proc, err := prog.Start(ad, []cloudabi.FD{{File: out}}, &cloudabi.Options{MaxProcesses: maxProcs})
+	var confined atomic.Int32 // once for the program, not for its children
+	proc, err := prog.Start(ad, []cloudabi.FD{{File: out}}, &cloudabi.Options{MaxProcesses: maxProcs,
+		Confined: func(string, error) { confined.Add(1) }})
 	if err != nil {
 		t.Fatal(err)
 	}
 	st := proc.Wait()
+	if n := confined.Load(); n != 1 {
+		t.Errorf("Options.Confined called %d times, want once", n)
+	}
 	report := read()
 	checkReport(t, "fork", report, 25)
 	if !strings.Contains(report, "ok child_writes_inherited_fd") {

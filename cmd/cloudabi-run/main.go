@@ -118,8 +118,10 @@ func run(args []string, stdin io.Reader, stderr io.Writer) int {
 		return exitConfig
 	}
 
-	if _, err := cloudabi.Isolation(); err != nil {
-		fmt.Fprintf(stderr, "cloudabi-run: warning: %v; the program runs with less isolation (see docs/SECURITY.md)\n", err)
+	opts.Confined = func(_ string, degraded error) {
+		if degraded != nil {
+			fmt.Fprintf(stderr, "cloudabi-run: warning: %v; the program runs with less isolation (see docs/SECURITY.md)\n", degraded)
+		}
 	}
 
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGHUP)

@@ -133,7 +133,7 @@ func (p *Process) fork(t *thread, fdOut, tidOut uint64) (*Process, abi.Tid, abi.
 		mem.Close()
 		return nil, 0, errno
 	}
-	if err := child.run(entry); err != nil { // run drops the thread
+	if err := child.run(entry, nil); err != nil { // run drops the thread
 		sandbox.DropStartOffers(mem)
 		child.fds.closeAll()
 		return nil, 0, abi.EAGAIN

@@ -58,6 +58,9 @@ type Options struct {
 	// together, rounded up to whole seconds (0: none). A process over it
 	// is stopped with SIGXCPU.
 	CPUTime time.Duration
+	// Started, if not nil, is called by Start once the process's sandbox
+	// exists, before any of its system calls is served.
+	Started func()
 }
 
 // Defaults for Options fields left zero.
@@ -203,6 +206,8 @@ func start(exe *loader.Executable, argdata []byte, fdt *fdTable, opts Options, f
 		fam.procs.Add(-1)
 		return nil, err
 	}
+	started := opts.Started
+	opts.Started = nil // the first process's, not its images' or children's
 	p := &Process{
 		mem:     mem,
 		fds:     fdt,
@@ -230,7 +235,7 @@ func start(exe *loader.Executable, argdata []byte, fdt *fdTable, opts Options, f
 	main := &thread{proc: p, tid: img.tid, slot: 0, mailbox: img.mailbox}
 	p.threads[main.tid] = main
 	p.slots[0].Store(main)
-	if err := p.run(img.entry); err != nil {
+	if err := p.run(img.entry, started); err != nil {
 		return nil, err
 	}
 	return p, nil
@@ -248,9 +253,10 @@ func (p *Process) limits() sandbox.Limits {
 	return sandbox.Limits{MaxTasks: p.opts.MaxThreads + taskSlack, CPUTime: p.opts.CPUTime}
 }
 
-// run starts the sandbox for a process whose memory is ready, and the
-// goroutines that serve and reap it. On error it releases the memory.
-func (p *Process) run(entry sandbox.Entry) error {
+// run starts the sandbox for a process whose memory is ready, calls started
+// (if not nil), and starts the goroutines that serve and reap it. On error
+// it releases the memory.
+func (p *Process) run(entry sandbox.Entry, started func()) error {
 	sb, err := sandbox.Start(p.mem, entry, p.limits())
 	if err != nil {
 		p.dropThreads()
@@ -259,6 +265,9 @@ func (p *Process) run(entry sandbox.Entry) error {
 		return err
 	}
 	p.sb = sb
+	if started != nil {
+		started()
+	}
 	p.servers.Add(2)
 	go p.serve()
 	go p.reap()

@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 )
@@ -47,35 +48,121 @@ func (l Level) String() string {
 // nobody and nogroup on Debian and most other systems.
 const nobody = 65534
 
-var (
-	isolationOnce   sync.Once
-	isolationLevel  Level
-	isolationReason error
-)
+// isolation is the level every sandbox of this supervisor gets, decided
+// once by the first sandbox started (or by a probe, if Isolation is asked
+// first).
+var isolation isolationState
+
+// isolationState decides a level by starting a process at each level in
+// turn, best first, until the host creates one.
+type isolationState struct {
+	mu     sync.Mutex // held while deciding
+	known  atomic.Bool
+	level  Level
+	reason error // why the level is below UserNamespaces
+}
+
+// get returns the level if it has been decided.
+func (s *isolationState) get() (Level, error, bool) {
+	if !s.known.Load() {
+		return 0, nil, false
+	}
+	return s.level, s.reason, true
+}
+
+// decide starts a process with start at the decided level, or, while none
+// is, decides it: start is tried at each of levels in turn until the host
+// creates the process (isStartError tells a refusal at a level from other
+// failures). Any other failure leaves the level undecided for the next
+// call to try again. The last level is the one left when all others are
+// refused: it is decided before it is tried.
+func (s *isolationState) decide(start func(Level) error, levels []Level) error {
+	if l, _, ok := s.get(); ok {
+		return start(l)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.known.Load() {
+		return start(s.level)
+	}
+	var reason error
+	for _, l := range levels[:len(levels)-1] {
+		err := start(l)
+		if !isStartError(err) {
+			if err == nil {
+				s.set(l, reason)
+			}
+			return err
+		}
+		if reason == nil {
+			reason = fmt.Errorf("user namespaces are not available: %w", explainProbe(startCause(err)))
+		} else {
+			reason = fmt.Errorf("%w; nor other namespaces: %v", reason, startCause(err))
+		}
+	}
+	l := levels[len(levels)-1]
+	s.set(l, reason)
+	return start(l)
+}
+
+// levels are the isolation levels a supervisor can have, best first.
+func levels() []Level {
+	if os.Geteuid() == 0 {
+		return []Level{UserNamespaces, RootNamespaces, NoNamespaces}
+	}
+	return []Level{UserNamespaces, NoNamespaces}
+}
+
+func (s *isolationState) set(l Level, reason error) {
+	s.level, s.reason = l, reason
+	s.known.Store(true)
+}
+
+// startError is the host's refusal to create a sandbox process at a
+// level, as opposed to a failure of what the process does once it runs.
+type startError struct{ err error }
+
+func (e *startError) Error() string { return "sandbox: starting process: " + e.err.Error() }
+func (e *startError) Unwrap() error { return e.err }
+
+// isStartError says whether err is the host's refusal to create a process
+// at a level. A shortage (EAGAIN: too many processes; ENOMEM) is not: it
+// says nothing about the level, and must not lower it for good.
+func isStartError(err error) bool {
+	cause := startCause(err)
+	if cause == nil {
+		return false
+	}
+	var errno syscall.Errno
+	if errors.As(cause, &errno) {
+		return errno != syscall.EAGAIN && errno != syscall.ENOMEM && errno != syscall.EINTR
+	}
+	return true
+}
+
+// startCause is the host's error inside a *startError, or nil.
+func startCause(err error) error {
+	var se *startError
+	if errors.As(err, &se) {
+		return se.err
+	}
+	return nil
+}
 
 // Isolation reports the level every sandbox of this supervisor gets, and,
-// below UserNamespaces, why user namespaces cannot be used. It is found
-// once, by starting a probe process exactly as sandboxes are started, so
-// that whatever stops the host from creating the namespaces (a sysctl, a
-// security module, a binary other users may not execute) shows up.
+// below UserNamespaces, why user namespaces cannot be used. The first
+// sandbox started decides it: it is started at each level in turn until
+// the host creates it, so that whatever stops the host from creating the
+// namespaces (a sysctl, a security module, a binary other users may not
+// execute) shows up. Asked before any sandbox has started, Isolation
+// decides it the same way with a probe process that ends at once.
 func Isolation() (Level, error) {
-	isolationOnce.Do(func() {
-		err := probe(UserNamespaces)
-		if err == nil {
-			isolationLevel = UserNamespaces
-			return
-		}
-		isolationReason = fmt.Errorf("user namespaces are not available: %w", explainProbe(err))
-		isolationLevel = NoNamespaces
-		if os.Geteuid() == 0 {
-			if err := probe(RootNamespaces); err == nil {
-				isolationLevel = RootNamespaces
-			} else {
-				isolationReason = fmt.Errorf("%w; nor other namespaces: %v", isolationReason, err)
-			}
-		}
-	})
-	return isolationLevel, isolationReason
+	if l, reason, ok := isolation.get(); ok {
+		return l, reason
+	}
+	isolation.decide(probe, levels())
+	l, reason, _ := isolation.get()
+	return l, reason
 }
 
 // probe starts and waits for a process that ends as soon as the stub runs.
@@ -93,16 +180,19 @@ func probe(l Level) error {
 	}
 	done := make(chan error, 1)
 	if err := cmd.Start(); err != nil {
-		return err
+		return &startError{err}
 	}
 	go func() { done <- cmd.Wait() }()
 	select {
 	case err := <-done:
-		return err
+		if err != nil {
+			return &startError{err}
+		}
+		return nil
 	case <-time.After(startTimeout):
 		cmd.Process.Kill()
 		<-done
-		return fmt.Errorf("probe process did not end in %v", startTimeout)
+		return &startError{fmt.Errorf("probe process did not end in %v", startTimeout)}
 	}
 }
 

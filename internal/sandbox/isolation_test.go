@@ -2,6 +2,7 @@ package sandbox
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"strings"
 	"syscall"
@@ -25,5 +26,88 @@ func TestExplainProbe(t *testing.T) {
 		if !errors.Is(got, tc.errno) || !strings.Contains(got.Error(), tc.want) || strings.Contains(got.Error(), "%!") {
 			t.Errorf("explainProbe(%v) = %q, want it to wrap %v and mention %q", in, got, tc.errno, tc.want)
 		}
+	}
+}
+
+// TestIsolationDecide: the level is the first whose process the host
+// creates; a refusal lowers it and says why, while any other failure, a
+// shortage included, leaves it undecided for the next start.
+func TestIsolationDecide(t *testing.T) {
+	refused := func(errno syscall.Errno) error {
+		return &startError{&os.PathError{Op: "fork/exec", Path: "/proc/self/fd/4", Err: errno}}
+	}
+	all := []Level{UserNamespaces, RootNamespaces, NoNamespaces}
+	for _, tc := range []struct {
+		name    string
+		levels  []Level
+		fail    map[Level]error // what start returns at each level; nil: success
+		want    Level
+		decided bool
+		reason  []string // substrings of the reason; none if empty
+		tried   []Level
+	}{
+		{name: "user namespaces", levels: all, want: UserNamespaces, decided: true,
+			tried: []Level{UserNamespaces}},
+		{name: "root without user namespaces", levels: all, fail: map[Level]error{UserNamespaces: refused(syscall.ENOSPC)},
+			want: RootNamespaces, decided: true, reason: []string{"user namespaces are not available", "max_user_namespaces"},
+			tried: []Level{UserNamespaces, RootNamespaces}},
+		{name: "root without namespaces", levels: all,
+			fail: map[Level]error{UserNamespaces: refused(syscall.EPERM), RootNamespaces: refused(syscall.EINVAL)},
+			want: NoNamespaces, decided: true, reason: []string{"forbids them", "nor other namespaces", "invalid argument"},
+			tried: []Level{UserNamespaces, RootNamespaces, NoNamespaces}},
+		{name: "unprivileged without user namespaces", levels: []Level{UserNamespaces, NoNamespaces},
+			fail: map[Level]error{UserNamespaces: refused(syscall.EACCES)}, want: NoNamespaces, decided: true,
+			reason: []string{"may not execute"}, tried: []Level{UserNamespaces, NoNamespaces}},
+		{name: "shortage", levels: all, fail: map[Level]error{UserNamespaces: refused(syscall.EAGAIN)},
+			tried: []Level{UserNamespaces}},
+		{name: "out of memory", levels: all, fail: map[Level]error{UserNamespaces: refused(syscall.ENOMEM)},
+			tried: []Level{UserNamespaces}},
+		{name: "failure after the start", levels: all, fail: map[Level]error{UserNamespaces: errors.New("boot failed")},
+			tried: []Level{UserNamespaces}},
+		{name: "failure at the fallback", levels: all,
+			fail:  map[Level]error{UserNamespaces: refused(syscall.EPERM), RootNamespaces: errors.New("boot failed")},
+			tried: []Level{UserNamespaces, RootNamespaces}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var s isolationState
+			var tried []Level
+			err := s.decide(func(l Level) error {
+				tried = append(tried, l)
+				return tc.fail[l]
+			}, tc.levels)
+			if fmt.Sprint(tried) != fmt.Sprint(tc.tried) {
+				t.Errorf("tried %v, want %v", tried, tc.tried)
+			}
+			level, reason, decided := s.get()
+			if decided != tc.decided {
+				t.Fatalf("decided = %v, want %v (err %v)", decided, tc.decided, err)
+			}
+			if !decided {
+				if err == nil || err != tc.fail[tried[len(tried)-1]] {
+					t.Errorf("undecided with error %v, want the last start's", err)
+				}
+				return
+			}
+			if level != tc.want {
+				t.Errorf("level %v, want %v", level, tc.want)
+			}
+			if err != tc.fail[level] {
+				t.Errorf("error %v, want the start's at %v: %v", err, level, tc.fail[level])
+			}
+			if len(tc.reason) == 0 && reason != nil {
+				t.Errorf("reason %v, want none", reason)
+			}
+			for _, want := range tc.reason {
+				if reason == nil || !strings.Contains(reason.Error(), want) {
+					t.Errorf("reason %v, want it to mention %q", reason, want)
+				}
+			}
+			// Once decided, a start goes straight to the level.
+			tried = nil
+			s.decide(func(l Level) error { tried = append(tried, l); return refused(syscall.EPERM) }, tc.levels)
+			if len(tried) != 1 || tried[0] != tc.want {
+				t.Errorf("after deciding, tried %v, want [%v]", tried, tc.want)
+			}
+		})
 	}
 }

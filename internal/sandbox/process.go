@@ -84,8 +84,22 @@ func (l Limits) cpuSeconds() uint64 {
 // Start launches a sandbox process for guest memory mem. The memory must
 // hold the program image, its stack and thread area; every mapping in mem
 // becomes a mapping of the process with the same protection.
+//
+// The first sandbox of the supervisor also decides the isolation level of
+// all (see Isolation).
 func Start(mem *memory.Memory, e Entry, lim Limits) (*Process, error) {
-	level, _ := Isolation()
+	var p *Process
+	err := isolation.decide(func(level Level) error {
+		var err error
+		p, err = start(mem, e, lim, level)
+		return err
+	}, levels())
+	return p, err
+}
+
+// start starts a sandbox process at an isolation level. If the host will
+// not create the process at that level, the error is a *startError.
+func start(mem *memory.Memory, e Entry, lim Limits, level Level) (*Process, error) {
 	if level != UserNamespaces {
 		lim.MaxTasks = 0 // a count shared with other processes of the user
 	}
@@ -126,7 +140,7 @@ func Start(mem *memory.Memory, e Entry, lim Limits) (*Process, error) {
 	err = cmd.Start()
 	diagW.Close()
 	if err != nil {
-		return nil, fmt.Errorf("sandbox: starting process: %w", err)
+		return nil, &startError{err}
 	}
 	p := &Process{mem: mem, cmd: cmd, pidfd: pidfd, done: make(chan struct{}),
 		pidNamespace: attr.Cloneflags&syscall.CLONE_NEWPID != 0, guestPid: cmd.Process.Pid, guestPidfd: -1}
