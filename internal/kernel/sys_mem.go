@@ -125,12 +125,17 @@ func sysMemMap(t *thread, c *call) abi.Errno {
 
 	// A private mapping of a file is a copy of its contents in memory.
 	// A shared one is the file itself, mapped by the guest (see mapShared).
+	//
+	// Every file mapping needs FD_READ, even one made without PROT_READ:
+	// the guest can make any of its pages readable with a raw mprotect,
+	// which no record of the supervisor's can stop, and a Linux mapping
+	// of a file (or the copy in a private one) holds its bytes.
+	// MEM_MAP_EXEC bounds what mem_protect may add later, as FreeBSD
+	// bounds a mapping's maximum protection by the descriptor's rights.
 	var file descriptor
+	var deny memory.Prot
 	if !anon {
-		need := abi.RightMemMap
-		if prot&memory.ProtRead != 0 {
-			need |= abi.RightFdRead
-		}
+		need := abi.RightMemMap | abi.RightFdRead
 		if prot&memory.ProtExec != 0 {
 			need |= abi.RightMemMapExec
 		}
@@ -145,6 +150,9 @@ func sysMemMap(t *thread, c *call) abi.Errno {
 		if file.filetype != abi.FiletypeRegularFile && file.filetype != abi.FiletypeSharedMemory {
 			return abi.ENODEV
 		}
+		if file.rights&abi.RightMemMapExec == 0 {
+			deny |= memory.ProtExec
+		}
 		if off > 1<<62 {
 			return abi.EINVAL
 		}
@@ -153,9 +161,9 @@ func sysMemMap(t *thread, c *call) abi.Errno {
 		return errno
 	}
 	if shared && !anon {
-		return mapShared(t, c, addr, size, prot, fixed, &file, off, out)
+		return mapShared(t, c, addr, size, prot, deny, fixed, &file, off, out)
 	}
-	got, hadFiles, err := p.mem.MapAnon(addr, size, prot, fixed)
+	got, hadFiles, err := p.mem.MapAnon(addr, size, prot, deny, fixed)
 	if err != nil {
 		if fixed && err == memory.ErrInvalid {
 			return abi.ENOMEM
@@ -197,7 +205,7 @@ func sysMemMap(t *thread, c *call) abi.Errno {
 // writing), the guest gets a read-only open file, reopened through
 // /proc/self/fd, as FreeBSD limits the mapping's maximum protection by the
 // descriptor's rights.
-func mapShared(t *thread, c *call, addr, size uint64, prot memory.Prot, fixed bool, file *descriptor, off, out uint64) abi.Errno {
+func mapShared(t *thread, c *call, addr, size uint64, prot, deny memory.Prot, fixed bool, file *descriptor, off, out uint64) abi.Errno {
 	p := t.proc
 	// Two host descriptors: the supervisor's view and the guest's.
 	if errno := hostFilesExhausted(2); errno != abi.ESUCCESS {
@@ -228,7 +236,10 @@ func mapShared(t *thread, c *call, addr, size uint64, prot memory.Prot, fixed bo
 		unix.Close(fd)
 		return errnoOf(err)
 	}
-	got, err := p.mem.MapFile(addr, size, prot, fixed, fd, off, writable)
+	if !writable {
+		deny |= memory.ProtWrite
+	}
+	got, err := p.mem.MapFile(addr, size, prot, deny, fixed, fd, off)
 	if err != nil {
 		unix.Close(guestFD)
 		if fixed && err == memory.ErrInvalid {
@@ -247,6 +258,9 @@ func copyFile(dst []byte, fd int, off int64) abi.Errno {
 		n, err := unix.Pread(fd, dst, off)
 		if err == unix.EINTR {
 			continue
+		}
+		if err == unix.EBADF {
+			return abi.EACCES // as mmap(2): the open file is not readable
 		}
 		if err != nil {
 			return errnoOf(err)

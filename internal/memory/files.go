@@ -72,17 +72,19 @@ var registry struct {
 // guest pages with protection prot (placed as Map places them), and
 // returns the address. The supervisor's view of the range shows the file
 // from then on; the caller must have the guest map the same file there.
-// writable says whether the guest may write the file through the mapping,
-// now or after a later Protect. MapFile takes ownership of fd, even on
-// error. The pages do not count towards the limit.
-func (m *Memory) MapFile(addr, length uint64, prot Prot, fixed bool, fd int, off uint64, writable bool) (uint64, error) {
+// deny is what the mapping may never have, now or after a later Protect;
+// without ProtWrite in it, the guest may write the file through the
+// mapping. MapFile takes ownership of fd, even on error. The pages do not
+// count towards the limit.
+func (m *Memory) MapFile(addr, length uint64, prot, deny Prot, fixed bool, fd int, off uint64) (uint64, error) {
+	writable := deny&ProtWrite == 0
 	owned := true
 	defer func() {
 		if owned {
 			unix.Close(fd)
 		}
 	}()
-	if prot&ProtWrite != 0 && !writable {
+	if prot&deny != 0 {
 		return 0, ErrAccess
 	}
 	if off%PageSize != 0 || off > 1<<62 {
@@ -128,7 +130,7 @@ func (m *Memory) MapFile(addr, length uint64, prot Prot, fixed bool, fd int, off
 		return 0, err
 	}
 	m.insertFile(fileRange{start: addr, end: addr + length, f: f, off: off})
-	m.set(addr, addr+length, prot, true)
+	m.set(addr, addr+length, prot, deny, true)
 	m.mapped -= replaced
 	if !fixed {
 		m.hintNext = addr + length

@@ -41,7 +41,7 @@ func dup(t *testing.T, fd int) int {
 func TestMapFileSharesTheFile(t *testing.T) {
 	m := newMem(t, 64, 4)
 	fd, path := tempFile(t, 3*P)
-	got, err := m.MapFile(pg(8), 8*P, ProtRead|ProtWrite, true, dup(t, fd), 0, true)
+	got, err := m.MapFile(pg(8), 8*P, ProtRead|ProtWrite, 0, true, dup(t, fd), 0)
 	if err != nil || got != pg(8) {
 		t.Fatalf("MapFile = %#x, %v", got, err)
 	}
@@ -71,10 +71,10 @@ func TestMapFileSharesTheFile(t *testing.T) {
 		t.Errorf("Covered() is false for the whole mapping")
 	}
 	// Memory over part of it counts, and the limit applies.
-	if _, _, err := m.MapAnon(pg(8), 5*P, ProtRead, true); !errors.Is(err, ErrLimit) {
+	if _, _, err := m.MapAnon(pg(8), 5*P, ProtRead, 0, true); !errors.Is(err, ErrLimit) {
 		t.Errorf("MapAnon over the limit: %v, want ErrLimit", err)
 	}
-	addr, hadFiles, err := m.MapAnon(pg(9), P, ProtRead|ProtWrite, true)
+	addr, hadFiles, err := m.MapAnon(pg(9), P, ProtRead|ProtWrite, 0, true)
 	if err != nil || addr != pg(9) || !hadFiles {
 		t.Errorf("MapAnon over a file page = %#x, %v, %v; want the address, true, nil", addr, hadFiles, err)
 	}
@@ -102,10 +102,10 @@ func TestMapFileSharesTheFile(t *testing.T) {
 func TestMapFileRefusals(t *testing.T) {
 	m := newMem(t, 64, 0)
 	fd, _ := tempFile(t, P)
-	if _, err := m.MapFile(pg(0), P, ProtRead|ProtWrite, true, dup(t, fd), 0, false); !errors.Is(err, ErrAccess) {
+	if _, err := m.MapFile(pg(0), P, ProtRead|ProtWrite, ProtWrite, true, dup(t, fd), 0); !errors.Is(err, ErrAccess) {
 		t.Errorf("writable mapping of a read-only file: %v, want ErrAccess", err)
 	}
-	if _, err := m.MapFile(pg(0), P, ProtRead, true, dup(t, fd), 100, false); !errors.Is(err, ErrInvalid) {
+	if _, err := m.MapFile(pg(0), P, ProtRead, ProtWrite, true, dup(t, fd), 100); !errors.Is(err, ErrInvalid) {
 		t.Errorf("unaligned offset: %v, want ErrInvalid", err)
 	}
 	pipe := make([]int, 2)
@@ -113,10 +113,10 @@ func TestMapFileRefusals(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer unix.Close(pipe[1])
-	if _, err := m.MapFile(pg(0), P, ProtRead, true, pipe[0], 0, false); err != unix.ENODEV {
+	if _, err := m.MapFile(pg(0), P, ProtRead, ProtWrite, true, pipe[0], 0); err != unix.ENODEV {
 		t.Errorf("a pipe: %v, want ENODEV", err)
 	}
-	if _, err := m.MapFile(pg(0), P, ProtRead, true, dup(t, fd), 0, false); err != nil {
+	if _, err := m.MapFile(pg(0), P, ProtRead, ProtWrite, true, dup(t, fd), 0); err != nil {
 		t.Fatal(err)
 	}
 	if err := m.Protect(pg(0), P, ProtRead|ProtWrite); !errors.Is(err, ErrAccess) {
@@ -137,7 +137,7 @@ func TestCloneSharesFileMappings(t *testing.T) {
 	fd, _ := tempFile(t, 2*P)
 	mustMap(t, m, pg(0), P, ProtRead|ProtWrite, true)
 	m.Raw(pg(0), 1)[0] = 7
-	if _, err := m.MapFile(pg(4), 2*P, ProtRead|ProtWrite, true, dup(t, fd), 0, true); err != nil {
+	if _, err := m.MapFile(pg(4), 2*P, ProtRead|ProtWrite, 0, true, dup(t, fd), 0); err != nil {
 		t.Fatal(err)
 	}
 	if err := m.Protect(pg(5), P, ProtRead); err != nil {
@@ -174,7 +174,7 @@ func TestCloneSharesFileMappings(t *testing.T) {
 func TestTruncateDetachesViews(t *testing.T) {
 	m := newMem(t, 64, 0)
 	fd, _ := tempFile(t, 4*P)
-	if _, err := m.MapFile(pg(0), 4*P, ProtRead|ProtWrite, true, dup(t, fd), 0, true); err != nil {
+	if _, err := m.MapFile(pg(0), 4*P, ProtRead|ProtWrite, 0, true, dup(t, fd), 0); err != nil {
 		t.Fatal(err)
 	}
 	if err := Truncate(fd, P+1); err != nil {

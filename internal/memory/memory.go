@@ -47,6 +47,9 @@ var (
 type Mapping struct {
 	Start, End uint64 // guest addresses, page aligned, End exclusive
 	Prot       Prot
+	// Deny is what Protect may never add: a file mapping's protection is
+	// bounded by the rights of the descriptor it was made from.
+	Deny Prot
 }
 
 // Memory is one process's guest address space.
@@ -195,15 +198,16 @@ func RoundUp(n uint64) (uint64, bool) {
 // first free range at or above addr (or anywhere, if none) is used. The pages
 // read as zeroes afterwards.
 func (m *Memory) Map(addr, length uint64, prot Prot, fixed bool) (uint64, error) {
-	got, _, err := m.MapAnon(addr, length, prot, fixed)
+	got, _, err := m.MapAnon(addr, length, prot, 0, fixed)
 	return got, err
 }
 
 // MapAnon is Map, and also reports whether the mapping replaced pages the
 // guest had mapped from a file: the guest must then map the memfd over the
 // range again (see MapFile), because a protection change alone would leave
-// the file in place.
-func (m *Memory) MapAnon(addr, length uint64, prot Prot, fixed bool) (uint64, bool, error) {
+// the file in place. Protect will refuse to add deny to the mapping's
+// protection.
+func (m *Memory) MapAnon(addr, length uint64, prot, deny Prot, fixed bool) (uint64, bool, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	addr, replaced, err := m.place(addr, length, fixed, length)
@@ -214,7 +218,7 @@ func (m *Memory) MapAnon(addr, length uint64, prot Prot, fixed bool) (uint64, bo
 	if err := m.zero(addr, length); err != nil {
 		return 0, false, err
 	}
-	m.set(addr, addr+length, prot, true)
+	m.set(addr, addr+length, prot, deny, true)
 	m.mapped = m.mapped - replaced + length
 	if !fixed {
 		m.hintNext = addr + length
@@ -261,7 +265,12 @@ func (m *Memory) Protect(addr, length uint64, prot Prot) error {
 	if prot&ProtWrite != 0 && !m.filesWritable(addr, addr+length) {
 		return ErrAccess
 	}
-	m.set(addr, addr+length, prot, true)
+	for _, mp := range m.maps {
+		if mp.Start < addr+length && mp.End > addr && prot&mp.Deny != 0 {
+			return ErrAccess
+		}
+	}
+	m.setProt(addr, addr+length, prot)
 	return nil
 }
 
@@ -282,7 +291,7 @@ func (m *Memory) Release(addr, length uint64) (bool, error) {
 	}
 	m.mapped -= m.overlap(addr, addr+length) - m.fileOverlap(addr, addr+length)
 	hadFiles := m.removeFiles(addr, addr+length)
-	m.set(addr, addr+length, 0, false)
+	m.set(addr, addr+length, 0, 0, false)
 	return hadFiles, m.zero(addr, length)
 }
 
@@ -308,9 +317,9 @@ func (m *Memory) overlap(start, end uint64) uint64 {
 	return n
 }
 
-// set replaces whatever covers [start, end) by one mapping with prot, or by
-// nothing when present is false.
-func (m *Memory) set(start, end uint64, prot Prot, present bool) {
+// set replaces whatever covers [start, end) by one mapping with prot and
+// deny, or by nothing when present is false.
+func (m *Memory) set(start, end uint64, prot, deny Prot, present bool) {
 	out := make([]Mapping, 0, len(m.maps)+2)
 	for _, mp := range m.maps {
 		if mp.End <= start || mp.Start >= end {
@@ -318,20 +327,46 @@ func (m *Memory) set(start, end uint64, prot Prot, present bool) {
 			continue
 		}
 		if mp.Start < start {
-			out = append(out, Mapping{mp.Start, start, mp.Prot})
+			out = append(out, Mapping{mp.Start, start, mp.Prot, mp.Deny})
 		}
 		if mp.End > end {
-			out = append(out, Mapping{end, mp.End, mp.Prot})
+			out = append(out, Mapping{end, mp.End, mp.Prot, mp.Deny})
 		}
 	}
 	if present {
-		out = append(out, Mapping{start, end, prot})
+		out = append(out, Mapping{start, end, prot, deny})
 	}
+	m.setMaps(out)
+}
+
+// setProt gives every mapping in [start, end) protection prot; each keeps
+// its Deny.
+func (m *Memory) setProt(start, end uint64, prot Prot) {
+	out := make([]Mapping, 0, len(m.maps)+2)
+	for _, mp := range m.maps {
+		s, e := max(mp.Start, start), min(mp.End, end)
+		if s >= e {
+			out = append(out, mp)
+			continue
+		}
+		if mp.Start < s {
+			out = append(out, Mapping{mp.Start, s, mp.Prot, mp.Deny})
+		}
+		out = append(out, Mapping{s, e, prot, mp.Deny})
+		if mp.End > e {
+			out = append(out, Mapping{e, mp.End, mp.Prot, mp.Deny})
+		}
+	}
+	m.setMaps(out)
+}
+
+// setMaps sorts out, merges adjacent runs that are alike, and makes it
+// the mappings.
+func (m *Memory) setMaps(out []Mapping) {
 	sort.Slice(out, func(i, j int) bool { return out[i].Start < out[j].Start })
-	// Merge adjacent runs with equal protection.
 	merged := out[:0]
 	for _, mp := range out {
-		if n := len(merged); n > 0 && merged[n-1].End == mp.Start && merged[n-1].Prot == mp.Prot {
+		if n := len(merged); n > 0 && merged[n-1].End == mp.Start && merged[n-1].Prot == mp.Prot && merged[n-1].Deny == mp.Deny {
 			merged[n-1].End = mp.End
 			continue
 		}

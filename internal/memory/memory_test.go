@@ -134,7 +134,7 @@ func TestMapFixed(t *testing.T) {
 		if got != tt.addr {
 			t.Errorf("Map(%#x, %#x, fixed) = %#x", tt.addr, tt.length, got)
 		}
-		checkMappings(t, m, Mapping{tt.addr, tt.addr + tt.length, ProtRead})
+		checkMappings(t, m, Mapping{Start: tt.addr, End: tt.addr + tt.length, Prot: ProtRead})
 		if m.Mapped() != tt.length {
 			t.Errorf("Mapped() = %#x, want %#x", m.Mapped(), tt.length)
 		}
@@ -151,18 +151,18 @@ func TestMapFixedReplaces(t *testing.T) {
 	// Replace the middle, then a range sticking out on the right.
 	mustMap(t, m, pg(12), 3*P, ProtRead, true)
 	checkMappings(t, m,
-		Mapping{pg(10), pg(12), ProtRead | ProtWrite},
-		Mapping{pg(12), pg(15), ProtRead},
-		Mapping{pg(15), pg(20), ProtRead | ProtWrite})
+		Mapping{pg(10), pg(12), ProtRead | ProtWrite, 0},
+		Mapping{pg(12), pg(15), ProtRead, 0},
+		Mapping{pg(15), pg(20), ProtRead | ProtWrite, 0})
 	if m.Mapped() != 10*P {
 		t.Errorf("Mapped() = %d pages, want 10", m.Mapped()/P)
 	}
 	mustMap(t, m, pg(18), 4*P, ProtExec|ProtRead, true)
 	checkMappings(t, m,
-		Mapping{pg(10), pg(12), ProtRead | ProtWrite},
-		Mapping{pg(12), pg(15), ProtRead},
-		Mapping{pg(15), pg(18), ProtRead | ProtWrite},
-		Mapping{pg(18), pg(22), ProtRead | ProtExec})
+		Mapping{pg(10), pg(12), ProtRead | ProtWrite, 0},
+		Mapping{pg(12), pg(15), ProtRead, 0},
+		Mapping{pg(15), pg(18), ProtRead | ProtWrite, 0},
+		Mapping{pg(18), pg(22), ProtRead | ProtExec, 0})
 	if m.Mapped() != 12*P {
 		t.Errorf("Mapped() = %d pages, want 12", m.Mapped()/P)
 	}
@@ -178,7 +178,7 @@ func TestMapFixedReplaces(t *testing.T) {
 	}
 	// Replace everything, and more, with one mapping.
 	mustMap(t, m, pg(5), 20*P, ProtRead, true)
-	checkMappings(t, m, Mapping{pg(5), pg(25), ProtRead})
+	checkMappings(t, m, Mapping{pg(5), pg(25), ProtRead, 0})
 	if m.Mapped() != 20*P {
 		t.Errorf("Mapped() = %d pages, want 20", m.Mapped()/P)
 	}
@@ -218,10 +218,10 @@ func TestMapNonFixed(t *testing.T) {
 		}
 		// The mapping is new: the pre-existing ones are untouched.
 		checkMappings(t, m,
-			Mapping{pg(4), pg(8), ProtRead},
-			Mapping{pg(10), pg(12), ProtRead},
-			Mapping{pg(13), pg(23), ProtRead},
-			Mapping{got, got + tt.pages*P, ProtRead | ProtWrite})
+			Mapping{pg(4), pg(8), ProtRead, 0},
+			Mapping{pg(10), pg(12), ProtRead, 0},
+			Mapping{pg(13), pg(23), ProtRead, 0},
+			Mapping{got, got + tt.pages*P, ProtRead | ProtWrite, 0})
 		if m.Mapped() != (16+tt.pages)*P {
 			t.Errorf("Mapped() = %d pages, want %d", m.Mapped()/P, 16+tt.pages)
 		}
@@ -275,7 +275,7 @@ func TestMapSequentialNonFixed(t *testing.T) {
 				t.Fatalf("map %d at %#x overlaps %v", i, a, g)
 			}
 		}
-		got = append(got, Mapping{a, a + 3*P, ProtRead})
+		got = append(got, Mapping{a, a + 3*P, ProtRead, 0})
 	}
 	if m.Mapped() != 60*P {
 		t.Errorf("Mapped() = %d pages, want 60", m.Mapped()/P)
@@ -332,8 +332,8 @@ func TestProtect(t *testing.T) {
 		err          error
 		want         []Mapping
 	}{
-		{"whole mapping", pg(4), 4 * P, nil, []Mapping{{pg(4), pg(8), ProtRead}, {pg(10), pg(12), ProtRead | ProtWrite}}},
-		{"middle", pg(5), 2 * P, nil, []Mapping{{pg(4), pg(5), ProtRead | ProtWrite}, {pg(5), pg(7), ProtRead}, {pg(7), pg(8), ProtRead | ProtWrite}, {pg(10), pg(12), ProtRead | ProtWrite}}},
+		{"whole mapping", pg(4), 4 * P, nil, []Mapping{{pg(4), pg(8), ProtRead, 0}, {pg(10), pg(12), ProtRead | ProtWrite, 0}}},
+		{"middle", pg(5), 2 * P, nil, []Mapping{{pg(4), pg(5), ProtRead | ProtWrite, 0}, {pg(5), pg(7), ProtRead, 0}, {pg(7), pg(8), ProtRead | ProtWrite, 0}, {pg(10), pg(12), ProtRead | ProtWrite, 0}}},
 		{"partly unmapped at the end", pg(6), 3 * P, ErrFault, nil},
 		{"partly unmapped at the start", pg(3), 2 * P, ErrFault, nil},
 		{"spanning a gap", pg(4), 8 * P, ErrFault, nil},
@@ -373,7 +373,7 @@ func TestUnmap(t *testing.T) {
 	if err := m.Unmap(pg(11), 2*P); err != nil {
 		t.Fatal(err)
 	}
-	checkMappings(t, m, Mapping{pg(8), pg(11), ProtRead | ProtWrite}, Mapping{pg(13), pg(16), ProtRead | ProtWrite})
+	checkMappings(t, m, Mapping{pg(8), pg(11), ProtRead | ProtWrite, 0}, Mapping{pg(13), pg(16), ProtRead | ProtWrite, 0})
 	if m.Mapped() != 6*P {
 		t.Errorf("Mapped() = %d pages, want 6", m.Mapped()/P)
 	}
@@ -391,7 +391,7 @@ func TestUnmap(t *testing.T) {
 	if err := m.Unmap(pg(10), 4*P); err != nil {
 		t.Fatal(err)
 	}
-	checkMappings(t, m, Mapping{pg(8), pg(10), ProtRead | ProtWrite}, Mapping{pg(14), pg(16), ProtRead | ProtWrite})
+	checkMappings(t, m, Mapping{pg(8), pg(10), ProtRead | ProtWrite, 0}, Mapping{pg(14), pg(16), ProtRead | ProtWrite, 0})
 	if m.Mapped() != 4*P {
 		t.Errorf("Mapped() = %d pages, want 4", m.Mapped()/P)
 	}
@@ -402,7 +402,7 @@ func TestUnmap(t *testing.T) {
 			t.Errorf("Unmap(%#x, %#x) = %v, want ErrInvalid", bad.addr, bad.length, err)
 		}
 	}
-	checkMappings(t, m, Mapping{pg(8), pg(10), ProtRead | ProtWrite}, Mapping{pg(14), pg(16), ProtRead | ProtWrite})
+	checkMappings(t, m, Mapping{pg(8), pg(10), ProtRead | ProtWrite, 0}, Mapping{pg(14), pg(16), ProtRead | ProtWrite, 0})
 	if err := m.Unmap(pg(0), 64*P); err != nil {
 		t.Fatal(err)
 	}
@@ -416,30 +416,30 @@ func TestMerge(t *testing.T) {
 	m := newMem(t, 64, 0)
 	mustMap(t, m, pg(0), 2*P, ProtRead, true)
 	mustMap(t, m, pg(2), 2*P, ProtRead, true)
-	checkMappings(t, m, Mapping{pg(0), pg(4), ProtRead})
+	checkMappings(t, m, Mapping{pg(0), pg(4), ProtRead, 0})
 	mustMap(t, m, pg(4), 2*P, ProtRead|ProtWrite, true)
-	checkMappings(t, m, Mapping{pg(0), pg(4), ProtRead}, Mapping{pg(4), pg(6), ProtRead | ProtWrite})
+	checkMappings(t, m, Mapping{pg(0), pg(4), ProtRead, 0}, Mapping{pg(4), pg(6), ProtRead | ProtWrite, 0})
 	if err := m.Protect(pg(4), 2*P, ProtRead); err != nil {
 		t.Fatal(err)
 	}
-	checkMappings(t, m, Mapping{pg(0), pg(6), ProtRead})
+	checkMappings(t, m, Mapping{pg(0), pg(6), ProtRead, 0})
 	// Filling a hole between two equal runs merges all three.
 	mustMap(t, m, pg(8), 2*P, ProtRead, true)
 	mustMap(t, m, pg(6), 2*P, ProtRead, true)
-	checkMappings(t, m, Mapping{pg(0), pg(10), ProtRead})
+	checkMappings(t, m, Mapping{pg(0), pg(10), ProtRead, 0})
 	// Protecting the middle splits, restoring it merges again.
 	if err := m.Protect(pg(3), P, Prot(0)); err != nil {
 		t.Fatal(err)
 	}
-	checkMappings(t, m, Mapping{pg(0), pg(3), ProtRead}, Mapping{pg(3), pg(4), 0}, Mapping{pg(4), pg(10), ProtRead})
+	checkMappings(t, m, Mapping{pg(0), pg(3), ProtRead, 0}, Mapping{pg(3), pg(4), 0, 0}, Mapping{pg(4), pg(10), ProtRead, 0})
 	if err := m.Protect(pg(3), P, ProtRead); err != nil {
 		t.Fatal(err)
 	}
-	checkMappings(t, m, Mapping{pg(0), pg(10), ProtRead})
+	checkMappings(t, m, Mapping{pg(0), pg(10), ProtRead, 0})
 	// Runs that touch but differ in protection stay apart; runs with a
 	// gap between them stay apart.
 	mustMap(t, m, pg(11), P, ProtRead, true)
-	checkMappings(t, m, Mapping{pg(0), pg(10), ProtRead}, Mapping{pg(11), pg(12), ProtRead})
+	checkMappings(t, m, Mapping{pg(0), pg(10), ProtRead, 0}, Mapping{pg(11), pg(12), ProtRead, 0})
 	if m.Mapped() != 11*P {
 		t.Errorf("Mapped() = %d pages, want 11", m.Mapped()/P)
 	}
@@ -454,7 +454,7 @@ func TestLimit(t *testing.T) {
 	if _, err := m.Map(pg(10), 2*P, ProtRead, false); !errors.Is(err, ErrLimit) {
 		t.Errorf("non-fixed Map over the limit: %v, want ErrLimit", err)
 	}
-	checkMappings(t, m, Mapping{pg(0), pg(3), ProtRead})
+	checkMappings(t, m, Mapping{pg(0), pg(3), ProtRead, 0})
 	// Replacing mapped pages only counts the new ones.
 	mustMap(t, m, pg(2), 2*P, ProtRead|ProtWrite, true) // 3 - 1 + 2 = 4 pages
 	if m.Mapped() != 4*P {
@@ -663,7 +663,7 @@ func (md *model) mappings() []Mapping {
 			out[n-1].End += P
 			continue
 		}
-		out = append(out, Mapping{pg(uint64(p)), pg(uint64(p + 1)), pr})
+		out = append(out, Mapping{pg(uint64(p)), pg(uint64(p + 1)), pr, 0})
 	}
 	return out
 }
@@ -870,5 +870,51 @@ func (md *model) mapPages(t *testing.T, m *Memory, p, n int, pr Prot) {
 		for j := range page {
 			page[j] = byte(i) | 0x80
 		}
+	}
+}
+
+// TestProtectDeny: Protect never adds what a mapping denies, over part of
+// a range or all of it; a change it allows keeps each run's Deny, and
+// Clone keeps them too.
+func TestProtectDeny(t *testing.T) {
+	m := newMem(t, 64, 0)
+	if _, _, err := m.MapAnon(pg(4), 4*P, ProtRead, ProtExec, true); err != nil {
+		t.Fatal(err)
+	}
+	mustMap(t, m, pg(8), 2*P, ProtRead, true)
+	for _, tc := range []struct {
+		addr, length uint64
+		prot         Prot
+		err          error
+	}{
+		{pg(4), 4 * P, ProtRead | ProtExec, ErrAccess},
+		{pg(7), 2 * P, ProtExec, ErrAccess}, // half denied, half not
+		{pg(8), 2 * P, ProtRead | ProtExec, nil},
+		{pg(5), 2 * P, ProtRead | ProtWrite, nil},
+	} {
+		if err := m.Protect(tc.addr, tc.length, tc.prot); !errors.Is(err, tc.err) && err != tc.err {
+			t.Errorf("Protect(%#x, %#x, %v) = %v, want %v", tc.addr, tc.length, tc.prot, err, tc.err)
+		}
+	}
+	want := []Mapping{
+		{pg(4), pg(5), ProtRead, ProtExec},
+		{pg(5), pg(7), ProtRead | ProtWrite, ProtExec},
+		{pg(7), pg(8), ProtRead, ProtExec},
+		{pg(8), pg(10), ProtRead | ProtExec, 0},
+	}
+	checkMappings(t, m, want...)
+	c, err := m.Clone()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	checkMappings(t, c, want...)
+	if err := c.Protect(pg(4), P, ProtExec); !errors.Is(err, ErrAccess) {
+		t.Errorf("Protect of a clone's denied page = %v, want ErrAccess", err)
+	}
+	// A new mapping over the range replaces its Deny.
+	mustMap(t, m, pg(4), 4*P, ProtRead, true)
+	if err := m.Protect(pg(4), 4*P, ProtRead|ProtExec); err != nil {
+		t.Errorf("Protect after a fresh mapping: %v", err)
 	}
 }

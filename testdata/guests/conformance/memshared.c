@@ -153,6 +153,42 @@ void program_main(const argdata_t *ad) {
   cloudabi_fd_t noread = without(f, CLOUDABI_RIGHT_FD_READ, 0);
   expect("map_read_without_fd_read", map_shared(NULL, PAGE, CLOUDABI_PROT_READ, noread, 0, (void **)&q),
          CLOUDABI_ENOTCAPABLE);
+  /* Any file mapping needs FD_READ: a raw mprotect could make the pages
+     readable, and they hold the file (or, private, a copy of it). */
+  expect("map_none_without_fd_read", map_shared(NULL, PAGE, 0, noread, 0, (void **)&q),
+         CLOUDABI_ENOTCAPABLE);
+  expect("map_write_without_fd_read", map_shared(NULL, PAGE, CLOUDABI_PROT_WRITE, noread, 0, (void **)&q),
+         CLOUDABI_ENOTCAPABLE);
+  expect("private_none_without_fd_read",
+         cloudabi_sys_mem_map(NULL, PAGE, 0, CLOUDABI_MAP_PRIVATE, noread, 0, (void **)&q),
+         CLOUDABI_ENOTCAPABLE);
+  expect("private_write_without_fd_read",
+         cloudabi_sys_mem_map(NULL, PAGE, CLOUDABI_PROT_WRITE, CLOUDABI_MAP_PRIVATE, noread, 0, (void **)&q),
+         CLOUDABI_ENOTCAPABLE);
+  /* Without MEM_MAP_EXEC a mapping can never become executable, shared or
+     private; with it, it can. */
+  cloudabi_fd_t noexec = without(f, CLOUDABI_RIGHT_MEM_MAP_EXEC, 0);
+  expect("map_exec_without_mem_map_exec",
+         map_shared(NULL, PAGE, CLOUDABI_PROT_READ | CLOUDABI_PROT_EXEC, noexec, 0, (void **)&q), CLOUDABI_ENOTCAPABLE);
+  expect("map_without_mem_map_exec", map_shared(NULL, PAGE, CLOUDABI_PROT_READ, noexec, 0, (void **)&q), 0);
+  expect("protect_exec_without_mem_map_exec",
+         cloudabi_sys_mem_protect(q, PAGE, CLOUDABI_PROT_READ | CLOUDABI_PROT_EXEC), CLOUDABI_EACCES);
+  char *d;
+  expect("private_without_mem_map_exec",
+         cloudabi_sys_mem_map(NULL, PAGE, CLOUDABI_PROT_READ, CLOUDABI_MAP_PRIVATE, noexec, 0, (void **)&d), 0);
+  expect("protect_private_exec_without_mem_map_exec",
+         cloudabi_sys_mem_protect(d, PAGE, CLOUDABI_PROT_READ | CLOUDABI_PROT_EXEC), CLOUDABI_EACCES);
+  expect("protect_private_write_without_mem_map_exec", cloudabi_sys_mem_protect(d, PAGE, RW), 0);
+  expect("map_with_mem_map_exec", map_shared(NULL, PAGE, CLOUDABI_PROT_READ, f, 0, (void **)&q), 0);
+  expect("protect_exec_with_mem_map_exec",
+         cloudabi_sys_mem_protect(q, PAGE, CLOUDABI_PROT_READ | CLOUDABI_PROT_EXEC), 0);
+  /* Anonymous memory mapped over a denied range is new memory: it may
+     be made executable. */
+  expect("anon_over_denied",
+         cloudabi_sys_mem_map(d, PAGE, CLOUDABI_PROT_READ, CLOUDABI_MAP_ANON | CLOUDABI_MAP_PRIVATE | CLOUDABI_MAP_FIXED,
+                              CLOUDABI_MAP_ANON_FD, 0, (void **)&q),
+         0);
+  expect("protect_exec_anon", cloudabi_sys_mem_protect(q, PAGE, CLOUDABI_PROT_READ | CLOUDABI_PROT_EXEC), 0);
   if (ro != (cloudabi_fd_t)-1) {
     expect_true("ro_has_fd_write", (rights_of(ro) & CLOUDABI_RIGHT_FD_WRITE) != 0);
     expect("map_rw_read_only_file", map_shared(NULL, PAGE, RW, ro, 0, (void **)&q), CLOUDABI_EACCES);
@@ -163,6 +199,29 @@ void program_main(const argdata_t *ad) {
   cloudabi_fd_t s1, s2;
   expect("socketpair", cloudabi_sys_fd_create2(CLOUDABI_FILETYPE_SOCKET_STREAM, &s1, &s2), 0);
   expect("map_socket", map_shared(NULL, PAGE, CLOUDABI_PROT_READ, s1, 0, (void **)&q), CLOUDABI_ENOTCAPABLE);
+  cloudabi_fd_t null = optional_fd(ad, "null");
+  if (null != (cloudabi_fd_t)-1) {
+    expect_true("null_has_mem_map", (rights_of(null) & (CLOUDABI_RIGHT_MEM_MAP | CLOUDABI_RIGHT_FD_READ)) ==
+                                        (CLOUDABI_RIGHT_MEM_MAP | CLOUDABI_RIGHT_FD_READ));
+    expect("map_device", map_shared(NULL, PAGE, CLOUDABI_PROT_READ, null, 0, (void **)&q), CLOUDABI_ENODEV);
+  }
+  expect("map_zero_length", map_shared(NULL, 0, CLOUDABI_PROT_READ, f, 0, (void **)&q), CLOUDABI_EINVAL);
+  expect("map_private_and_shared",
+         cloudabi_sys_mem_map(NULL, PAGE, CLOUDABI_PROT_READ, CLOUDABI_MAP_PRIVATE | CLOUDABI_MAP_SHARED, f, 0,
+                              (void **)&q),
+         CLOUDABI_EINVAL);
+  expect("map_neither_private_nor_shared", cloudabi_sys_mem_map(NULL, PAGE, CLOUDABI_PROT_READ, 0, f, 0, (void **)&q),
+         CLOUDABI_EINVAL);
+  /* An append-only descriptor cannot write through a mapping. */
+  cloudabi_fd_t app;
+  expect("open_append", open_file(nofollow(dir), P("shared"), 0, FILE_RIGHTS, 0, CLOUDABI_FDFLAG_APPEND, &app), 0);
+  expect("map_rw_append", map_shared(NULL, PAGE, RW, app, 0, (void **)&q), CLOUDABI_EACCES);
+  expect("map_read_append", map_shared(NULL, PAGE, CLOUDABI_PROT_READ, app, 0, (void **)&q), 0);
+  expect("protect_rw_append", cloudabi_sys_mem_protect(q, PAGE, RW), CLOUDABI_EACCES);
+  /* Past the end of the file: a private copy reads zeroes. */
+  expect("map_private_past_end",
+         cloudabi_sys_mem_map(NULL, PAGE, CLOUDABI_PROT_READ, CLOUDABI_MAP_PRIVATE, f, 16 * PAGE, (void **)&q), 0);
+  expect_true("private_past_end_is_zero", q[0] == 0 && q[PAGE - 1] == 0);
 
   /* A forked child shares the mapping: its writes are the parent's. */
   cloudabi_fd_t child;
