@@ -212,10 +212,33 @@ func sysFdSeek(t *thread, c *call) abi.Errno {
 		return errno
 	}
 	off, err := unix.Seek(d.file.fd(), offset, whence)
+	if err == unix.EINVAL && offset > 0 && whence != unix.SEEK_SET && seekOverflows(d.file.fd(), offset, whence) {
+		return abi.EOVERFLOW // as FreeBSD; Linux says EINVAL
+	}
 	if err != nil {
 		return errnoOf(err)
 	}
 	return p.putUint64(c.args[3], uint64(off))
+}
+
+// seekOverflows says whether moving the offset of fd by offset (> 0) from
+// the current position or the end would pass the largest offset.
+func seekOverflows(fd int, offset int64, whence int) bool {
+	var from int64
+	if whence == unix.SEEK_CUR {
+		cur, err := unix.Seek(fd, 0, unix.SEEK_CUR)
+		if err != nil {
+			return false
+		}
+		from = cur
+	} else {
+		var st unix.Stat_t
+		if unix.Fstat(fd, &st) != nil {
+			return false
+		}
+		from = st.Size
+	}
+	return from > math.MaxInt64-offset
 }
 
 func sysFdStatGet(t *thread, c *call) abi.Errno {

@@ -87,6 +87,14 @@ func sysFileAdvise(t *thread, c *call) abi.Errno {
 	if errno != abi.ESUCCESS {
 		return errno
 	}
+	// As FreeBSD: a range past the largest offset is invalid, and only a
+	// regular file takes advice (Linux ignores it for most other types).
+	if off > math.MaxInt64-n {
+		return abi.EINVAL
+	}
+	if d.filetype != abi.FiletypeRegularFile {
+		return abi.ENODEV
+	}
 	return errnoOf(unix.Fadvise(d.file.fd(), off, n, advice))
 }
 
@@ -288,6 +296,11 @@ func sysFileOpen(t *thread, c *call) abi.Errno {
 	}
 	defer dir.file.release()
 	if oflags&^allOflags != 0 || fsFlags&^allFdflags != 0 {
+		return abi.EINVAL
+	}
+	// Creating a directory is file_create's. Linux before 6.4 would
+	// create a regular file here and then fail with ENOTDIR.
+	if oflags&(abi.OCreat|abi.ODirectory) == abi.OCreat|abi.ODirectory {
 		return abi.EINVAL
 	}
 	// The new descriptor's rights, base and inheriting, come from the
