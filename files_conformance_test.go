@@ -26,7 +26,7 @@ var conformanceGuests = []struct {
 }{
 	{"fd", 150},
 	{"open", 120},
-	{"paths", 170},
+	{"paths", 233},
 	{"readdir", 40},
 	{"memshared", 75},
 }

@@ -12,6 +12,24 @@ static int exists(cloudabi_fd_t dir, const char *path, size_t len) {
   return cloudabi_sys_file_stat_get(nofollow(dir), path, len, &fs) == 0;
 }
 
+/* has_contents reports whether the file at path holds exactly want. */
+static int has_contents(cloudabi_fd_t dir, const char *path, size_t len, const char *want) {
+  cloudabi_fd_t fd;
+  char buf[64];
+  if (open_file(nofollow(dir), path, len, 0, CLOUDABI_RIGHT_FD_READ, 0, 0, &fd) != 0)
+    return 0;
+  size_t n = read_some(fd, buf, sizeof(buf));
+  cloudabi_sys_fd_close(fd);
+  return n == strlen(want) && memcmp(buf, want, n) == 0;
+}
+
+static cloudabi_inode_t inode_of(cloudabi_fd_t dir, const char *path, size_t len) {
+  cloudabi_filestat_t fs;
+  if (cloudabi_sys_file_stat_get(nofollow(dir), path, len, &fs) != 0)
+    return 0;
+  return fs.st_ino;
+}
+
 static void test_unlink(cloudabi_fd_t dir) {
   expect("unlink_setup_file", create_file(dir, P("u"), "u"), 0);
   expect("unlink_setup_dir", cloudabi_sys_file_create(dir, P("ud"), CLOUDABI_FILETYPE_DIRECTORY), 0);
@@ -28,6 +46,11 @@ static void test_unlink(cloudabi_fd_t dir) {
   expect_true("file_unlink_gone", !exists(dir, P("u")));
   expect("file_unlink_missing", cloudabi_sys_file_unlink(dir, P("u"), 0), CLOUDABI_ENOENT);
   expect("file_unlink_directory", cloudabi_sys_file_unlink(dir, P("ud"), 0), CLOUDABI_EPERM);
+  expect("file_unlink_directory_slash", cloudabi_sys_file_unlink(dir, P("ud/"), 0), CLOUDABI_EPERM);
+  expect("file_unlink_dot", cloudabi_sys_file_unlink(dir, P("."), 0), CLOUDABI_EPERM);
+  expect_true("file_unlink_directory_kept", exists(dir, P("ud")));
+  expect("file_unlink_removedir_missing", cloudabi_sys_file_unlink(dir, P("missing"), CLOUDABI_UNLINK_REMOVEDIR),
+         CLOUDABI_ENOENT);
   expect("file_unlink_unknown_flag", cloudabi_sys_file_unlink(dir, P("ud"), 0x80), CLOUDABI_EINVAL);
   expect("file_unlink_removedir_file", cloudabi_sys_file_unlink(dir, P("full/f"), CLOUDABI_UNLINK_REMOVEDIR),
          CLOUDABI_ENOTDIR);
@@ -82,6 +105,43 @@ static void test_rename(cloudabi_fd_t dir, cloudabi_fd_t other) {
   expect("file_rename_bad_fd1", cloudabi_sys_file_rename(4242, P("rd/rb"), dir, P("x")), CLOUDABI_EBADF);
   expect("file_rename_bad_fd2", cloudabi_sys_file_rename(dir, P("rd/rb"), 4242, P("x")), CLOUDABI_EBADF);
 
+  /* Over an existing file: the target name now refers to the source. */
+  expect("rename_setup_over_source", create_file(dir, P("rnew"), "new contents"), 0);
+  expect("rename_setup_over_target", create_file(dir, P("rold"), "old"), 0);
+  cloudabi_inode_t ino = inode_of(dir, P("rnew"));
+  expect("file_rename_over_file", cloudabi_sys_file_rename(dir, P("rnew"), dir, P("rold")), 0);
+  expect_true("file_rename_over_file_contents", has_contents(dir, P("rold"), "new contents"));
+  expect_true("file_rename_over_file_inode", ino != 0 && inode_of(dir, P("rold")) == ino);
+  expect_true("file_rename_over_file_source_gone", !exists(dir, P("rnew")));
+
+  /* A directory onto an empty directory replaces it. */
+  expect("rename_setup_dir_source", cloudabi_sys_file_create(dir, P("rsrc"), CLOUDABI_FILETYPE_DIRECTORY), 0);
+  expect("rename_setup_dir_source_file", create_file(dir, P("rsrc/in"), "in"), 0);
+  expect("rename_setup_dir_empty", cloudabi_sys_file_create(dir, P("rempty"), CLOUDABI_FILETYPE_DIRECTORY), 0);
+  expect("file_rename_dir_over_empty", cloudabi_sys_file_rename(dir, P("rsrc"), dir, P("rempty")), 0);
+  expect_true("file_rename_dir_over_empty_moved", has_contents(dir, P("rempty/in"), "in"));
+  expect_true("file_rename_dir_over_empty_source_gone", !exists(dir, P("rsrc")));
+
+  /* A symbolic link is moved itself, not the file it points to. */
+  expect("rename_setup_link_target", create_file(dir, P("rlt"), "link target"), 0);
+  expect("rename_setup_link", cloudabi_sys_file_symlink(P("rlt"), dir, P("rl1")), 0);
+  cloudabi_inode_t tino = inode_of(dir, P("rlt"));
+  expect("file_rename_symlink", cloudabi_sys_file_rename(dir, P("rl1"), dir, P("rl2")), 0);
+  char buf[16];
+  size_t n = 0;
+  expect("file_rename_symlink_readlink", cloudabi_sys_file_readlink(dir, P("rl2"), buf, sizeof(buf), &n), 0);
+  expect_true("file_rename_symlink_contents", n == 3 && memcmp(buf, "rlt", 3) == 0);
+  expect_true("file_rename_symlink_source_gone", !exists(dir, P("rl1")));
+  expect_true("file_rename_symlink_target_kept",
+              inode_of(dir, P("rlt")) == tino && has_contents(dir, P("rlt"), "link target"));
+
+  expect("file_rename_missing_target_dir", cloudabi_sys_file_rename(dir, P("rold"), dir, P("nodir/x")), CLOUDABI_ENOENT);
+  expect("file_rename_file_to_slash", cloudabi_sys_file_rename(dir, P("rold"), dir, P("rslash/")), CLOUDABI_ENOTDIR);
+  expect("file_rename_file_to_slash_file", cloudabi_sys_file_rename(dir, P("rold"), dir, P("rlt/")), CLOUDABI_ENOTDIR);
+  expect_true("file_rename_failed_source_kept", has_contents(dir, P("rold"), "new contents") && !exists(dir, P("rslash")) &&
+                                                    has_contents(dir, P("rlt"), "link target"));
+  expect("file_rename_dotdot_source", cloudabi_sys_file_rename(dir, P("rd/.."), dir, P("rx")), CLOUDABI_EINVAL);
+
   /* Between two directory descriptors. */
   cloudabi_fd_t sub;
   expect("rename_setup_open_sub", open_file(nofollow(dir), P("rd"), CLOUDABI_O_DIRECTORY, 0, 0, 0, &sub), 0);
@@ -128,6 +188,14 @@ static void test_link(cloudabi_fd_t dir, cloudabi_fd_t other) {
   expect("file_link_target_dot", cloudabi_sys_file_link(nofollow(dir), P("orig"), dir, P("ldir/.")), CLOUDABI_EEXIST);
   expect("file_link_target_slash", cloudabi_sys_file_link(nofollow(dir), P("orig"), dir, P("new/")), CLOUDABI_ENOENT);
   expect("file_link_source_slash", cloudabi_sys_file_link(nofollow(dir), P("orig/"), dir, P("x")), CLOUDABI_ENOTDIR);
+  expect("file_link_missing_target_dir", cloudabi_sys_file_link(nofollow(dir), P("orig"), dir, P("nodir/x")),
+         CLOUDABI_ENOENT);
+  expect("file_link_target_under_file", cloudabi_sys_file_link(nofollow(dir), P("orig"), dir, P("orig/x")),
+         CLOUDABI_ENOTDIR);
+  expect("file_link_source_dot", cloudabi_sys_file_link(nofollow(dir), P("."), dir, P("x")), CLOUDABI_EPERM);
+  cloudabi_lookup_t bad = {.fd = dir, .flags = 0x100};
+  expect("file_link_unknown_lookup_flag", cloudabi_sys_file_link(bad, P("orig"), dir, P("x")), CLOUDABI_EINVAL);
+  expect_true("file_link_errors_nothing_created", !exists(dir, P("x")));
 
   /* Without following, the link itself is linked; following, its target. */
   expect("file_link_symlink_nofollow", cloudabi_sys_file_link(nofollow(dir), P("sym"), dir, P("hardsym")), 0);
@@ -156,6 +224,8 @@ static void test_link(cloudabi_fd_t dir, cloudabi_fd_t other) {
   }
 }
 
+static char longlink[4100];
+
 static void test_symlink_readlink(cloudabi_fd_t dir) {
   expect("file_symlink", cloudabi_sys_file_symlink(P("some/where"), dir, P("sl")), 0);
   expect("file_symlink_exists", cloudabi_sys_file_symlink(P("x"), dir, P("sl")), CLOUDABI_EEXIST);
@@ -164,6 +234,19 @@ static void test_symlink_readlink(cloudabi_fd_t dir) {
   expect("file_symlink_nul_contents", cloudabi_sys_file_symlink(P("a\0b"), dir, P("slnul")), CLOUDABI_EINVAL);
   expect("file_symlink_escape", cloudabi_sys_file_symlink(P("x"), dir, P("../planted")), CLOUDABI_ENOTCAPABLE);
   expect("file_symlink_missing_dir", cloudabi_sys_file_symlink(P("x"), dir, P("missing/sl")), CLOUDABI_ENOENT);
+  expect("file_symlink_target_slash", cloudabi_sys_file_symlink(P("x"), dir, P("slnew/")), CLOUDABI_ENOENT);
+  expect_true("file_symlink_target_slash_not_created", !exists(dir, P("slnew")));
+  /* Contents are bounded as paths are: shorter than 4096 bytes. */
+  memset(longlink, 'a', sizeof(longlink));
+  expect("file_symlink_contents_too_long", cloudabi_sys_file_symlink(longlink, 4096, dir, P("sllong")),
+         CLOUDABI_ENAMETOOLONG);
+  expect("file_symlink_contents_far_too_long", cloudabi_sys_file_symlink(longlink, sizeof(longlink), dir, P("sllong")),
+         CLOUDABI_ENAMETOOLONG);
+  expect_true("file_symlink_too_long_not_created", !exists(dir, P("sllong")));
+  expect("file_symlink_contents_longest", cloudabi_sys_file_symlink(longlink, 4095, dir, P("sllong")), 0);
+  cloudabi_filestat_t lfs;
+  expect("file_symlink_contents_longest_stat", cloudabi_sys_file_stat_get(nofollow(dir), P("sllong"), &lfs), 0);
+  expect_u64("file_symlink_contents_longest_size", lfs.st_size, 4095);
   expect("file_symlink_bad_fd", cloudabi_sys_file_symlink(P("x"), 4242, P("sl2")), CLOUDABI_EBADF);
   cloudabi_fd_t d = without(dir, CLOUDABI_RIGHT_FILE_SYMLINK, 0);
   expect("file_symlink_no_right", cloudabi_sys_file_symlink(P("x"), d, P("sl2")), CLOUDABI_ENOTCAPABLE);
@@ -182,6 +265,7 @@ static void test_symlink_readlink(cloudabi_fd_t dir) {
   expect("file_readlink_not_link", cloudabi_sys_file_readlink(dir, P("orig"), buf, sizeof(buf), &n), CLOUDABI_EINVAL);
   expect("file_readlink_directory", cloudabi_sys_file_readlink(dir, P("."), buf, sizeof(buf), &n), CLOUDABI_EINVAL);
   expect("file_readlink_missing", cloudabi_sys_file_readlink(dir, P("missing"), buf, sizeof(buf), &n), CLOUDABI_ENOENT);
+  expect("file_readlink_under_file", cloudabi_sys_file_readlink(dir, P("orig/x"), buf, sizeof(buf), &n), CLOUDABI_ENOTDIR);
   expect("file_readlink_escape", cloudabi_sys_file_readlink(dir, P("../x"), buf, sizeof(buf), &n), CLOUDABI_ENOTCAPABLE);
   expect("file_readlink_wild_buffer", cloudabi_sys_file_readlink(dir, P("sl"), (char *)16, 8, &n), CLOUDABI_EFAULT);
   expect("file_readlink_bad_fd", cloudabi_sys_file_readlink(4242, P("sl"), buf, sizeof(buf), &n), CLOUDABI_EBADF);
@@ -277,6 +361,18 @@ static void test_stat(cloudabi_fd_t dir) {
   cloudabi_sys_file_stat_fget(f, &fs);
   expect_true("file_stat_fput_mtim_now_value", fs.st_mtim + 5000000000ull > now && fs.st_mtim < now + 5000000000ull);
   expect_u64("file_stat_fput_mtim_now_atim_kept", fs.st_atim, 1000000000123456789ull);
+  /* Given with a value, a *_NOW flag wins. */
+  fs2.st_atim = 1000000000123456789ull;
+  fs2.st_mtim = 1100000000987654321ull;
+  cloudabi_sys_clock_time_get(CLOUDABI_CLOCK_REALTIME, 0, &now);
+  expect("file_stat_fput_atim_and_atim_now",
+         cloudabi_sys_file_stat_fput(f, &fs2, CLOUDABI_FILESTAT_ATIM | CLOUDABI_FILESTAT_ATIM_NOW), 0);
+  cloudabi_sys_file_stat_fget(f, &fs);
+  expect_true("file_stat_fput_atim_now_wins", fs.st_atim + 5000000000ull > now && fs.st_atim < now + 5000000000ull);
+  expect("file_stat_fput_mtim_and_mtim_now",
+         cloudabi_sys_file_stat_fput(f, &fs2, CLOUDABI_FILESTAT_MTIM | CLOUDABI_FILESTAT_MTIM_NOW), 0);
+  cloudabi_sys_file_stat_fget(f, &fs);
+  expect_true("file_stat_fput_mtim_now_wins", fs.st_mtim + 5000000000ull > now && fs.st_mtim < now + 5000000000ull);
   d = without(f, CLOUDABI_RIGHT_FILE_STAT_FPUT_TIMES, 0);
   expect("file_stat_fput_times_no_right", cloudabi_sys_file_stat_fput(d, &fs2, CLOUDABI_FILESTAT_MTIM), CLOUDABI_ENOTCAPABLE);
   cloudabi_sys_fd_close(d);
@@ -312,6 +408,16 @@ static void test_stat(cloudabi_fd_t dir) {
          CLOUDABI_ENOENT);
   expect("file_stat_put_bad_fd", cloudabi_sys_file_stat_put(nofollow(4242), P("st"), &fs2, CLOUDABI_FILESTAT_MTIM),
          CLOUDABI_EBADF);
+  expect("file_stat_put_unknown_lookup_flag", cloudabi_sys_file_stat_put(bad, P("st"), &fs2, CLOUDABI_FILESTAT_MTIM),
+         CLOUDABI_EINVAL);
+  /* No flags: nothing to set, and nothing changes. */
+  cloudabi_filestat_t before;
+  cloudabi_sys_file_stat_get(nofollow(dir), P("st"), &before);
+  fs2.st_atim = 5;
+  fs2.st_mtim = 5;
+  expect("file_stat_put_no_flags", cloudabi_sys_file_stat_put(nofollow(dir), P("st"), &fs2, 0), 0);
+  cloudabi_sys_file_stat_get(nofollow(dir), P("st"), &fs);
+  expect_true("file_stat_put_no_flags_unchanged", fs.st_atim == before.st_atim && fs.st_mtim == before.st_mtim);
   d = without(dir, CLOUDABI_RIGHT_FILE_STAT_PUT_TIMES, 0);
   expect("file_stat_put_no_right", cloudabi_sys_file_stat_put(nofollow(d), P("st"), &fs2, CLOUDABI_FILESTAT_MTIM),
          CLOUDABI_ENOTCAPABLE);
