@@ -1,6 +1,8 @@
 /*
  * open: file_open (flags, rights, modes, symbolic links, paths that try
  * to leave the directory), file_create, file_advise and file_allocate.
+ *
+ * Optional argdata key `null`: a character device, which takes no advice.
  */
 #include "conformance.h"
 
@@ -9,6 +11,11 @@
    CLOUDABI_RIGHT_FILE_STAT_FGET | CLOUDABI_RIGHT_FILE_CREATE_DIRECTORY | CLOUDABI_RIGHT_FILE_CREATE_FILE)
 
 static char longpath[4100];
+
+static int exists(cloudabi_fd_t dir, const char *path, size_t len) {
+  cloudabi_filestat_t fs;
+  return cloudabi_sys_file_stat_get(nofollow(dir), path, len, &fs) == 0;
+}
 
 static void test_create(cloudabi_fd_t dir) {
   expect("file_create", cloudabi_sys_file_create(dir, P("sub"), CLOUDABI_FILETYPE_DIRECTORY), 0);
@@ -42,6 +49,16 @@ static void test_create(cloudabi_fd_t dir) {
   expect("file_create_under_file_setup", create_file(dir, P("plain"), "plain"), 0);
   expect("file_create_under_file", cloudabi_sys_file_create(dir, P("plain/x"), CLOUDABI_FILETYPE_DIRECTORY),
          CLOUDABI_ENOTDIR);
+  /* Any existing entry is EEXIST; a symbolic link is not followed. */
+  expect("file_create_existing_file", cloudabi_sys_file_create(dir, P("plain"), CLOUDABI_FILETYPE_DIRECTORY),
+         CLOUDABI_EEXIST);
+  expect("file_create_existing_symlink_setup", cloudabi_sys_file_symlink(P("plain"), dir, P("clink")), 0);
+  expect("file_create_existing_symlink", cloudabi_sys_file_create(dir, P("clink"), CLOUDABI_FILETYPE_DIRECTORY),
+         CLOUDABI_EEXIST);
+  expect("file_create_dangling_symlink_setup", cloudabi_sys_file_symlink(P("cnowhere"), dir, P("cdangling")), 0);
+  expect("file_create_dangling_symlink", cloudabi_sys_file_create(dir, P("cdangling"), CLOUDABI_FILETYPE_DIRECTORY),
+         CLOUDABI_EEXIST);
+  expect_true("file_create_dangling_symlink_not_followed", !exists(dir, P("cnowhere")));
 }
 
 static void test_open(cloudabi_fd_t dir) {
@@ -80,6 +97,25 @@ static void test_open(cloudabi_fd_t dir) {
   expect("file_open_nul", open_file(nofollow(dir), P("tar\0get"), 0, CLOUDABI_RIGHT_FD_READ, 0, 0, &f), CLOUDABI_EINVAL);
   expect("file_open_too_long", open_file(nofollow(dir), longpath, 4096, 0, CLOUDABI_RIGHT_FD_READ, 0, 0, &f),
          CLOUDABI_ENAMETOOLONG);
+  cloudabi_lookup_t bad = {.fd = dir, .flags = 0x100};
+  expect("file_open_unknown_lookup_flag", open_file(bad, P("target"), 0, CLOUDABI_RIGHT_FD_READ, 0, 0, &f),
+         CLOUDABI_EINVAL);
+  expect("file_open_creat_directory",
+         open_file(nofollow(dir), P("sub"), CLOUDABI_O_CREAT, CLOUDABI_RIGHT_FD_READ, 0, 0, &f), CLOUDABI_EISDIR);
+  expect("file_open_trunc_directory",
+         open_file(nofollow(dir), P("sub"), CLOUDABI_O_TRUNC, CLOUDABI_RIGHT_FD_READ, 0, 0, &f), CLOUDABI_EISDIR);
+  expect("file_open_creat_slash",
+         open_file(nofollow(dir), P("new/"), CLOUDABI_O_CREAT, CLOUDABI_RIGHT_FD_READ, 0, 0, &f), CLOUDABI_EISDIR);
+  expect_true("file_open_creat_slash_not_created", !exists(dir, P("new")));
+  /* O_DIRECTORY cannot create anything: EINVAL, whether the name exists or not. */
+  expect("file_open_creat_o_directory_existing",
+         open_file(nofollow(dir), P("sub"), CLOUDABI_O_CREAT | CLOUDABI_O_DIRECTORY, CLOUDABI_RIGHT_FILE_READDIR, 0, 0, &f),
+         CLOUDABI_EINVAL);
+  expect("file_open_creat_o_directory_missing",
+         open_file(nofollow(dir), P("newdir"), CLOUDABI_O_CREAT | CLOUDABI_O_DIRECTORY, CLOUDABI_RIGHT_FILE_READDIR, 0,
+                   0, &f),
+         CLOUDABI_EINVAL);
+  expect_true("file_open_creat_o_directory_not_created", !exists(dir, P("newdir")));
 
   /* A directory: base rights reduced, inheriting rights kept. */
   expect("file_open_directory",
@@ -229,6 +265,22 @@ static void test_symlinks_and_escapes(cloudabi_fd_t dir) {
   expect("file_open_out_link", open_file(follow(dir), P("out"), 0, CLOUDABI_RIGHT_FD_READ, 0, 0, &f), CLOUDABI_ENOTCAPABLE);
   expect("file_open_deep_out_link", open_file(follow(dir), P("sub/out"), 0, CLOUDABI_RIGHT_FD_READ, 0, 0, &f),
          CLOUDABI_ENOTCAPABLE);
+  expect("file_open_excl_symlink",
+         open_file(nofollow(dir), P("link"), CLOUDABI_O_CREAT | CLOUDABI_O_EXCL, CLOUDABI_RIGHT_FD_READ, 0, 0, &f),
+         CLOUDABI_EEXIST);
+  expect("file_open_excl_symlink_follow",
+         open_file(follow(dir), P("link"), CLOUDABI_O_CREAT | CLOUDABI_O_EXCL, CLOUDABI_RIGHT_FD_READ, 0, 0, &f),
+         CLOUDABI_EEXIST);
+  /* Following a dangling link inside the directory creates its target. */
+  expect("symlink_setup_dangling", cloudabi_sys_file_symlink(P("sub/made"), dir, P("dangling")), 0);
+  expect("file_open_creat_dangling_follow",
+         open_file(follow(dir), P("dangling"), CLOUDABI_O_CREAT, CLOUDABI_RIGHT_FD_READ, 0, 0, &f), 0);
+  cloudabi_sys_fd_close(f);
+  cloudabi_filestat_t fs;
+  expect("file_open_creat_dangling_target_stat", cloudabi_sys_file_stat_get(nofollow(dir), P("sub/made"), &fs), 0);
+  expect_u64("file_open_creat_dangling_target_type", fs.st_filetype, CLOUDABI_FILETYPE_REGULAR_FILE);
+  expect("file_open_creat_dangling_link_stat", cloudabi_sys_file_stat_get(nofollow(dir), P("dangling"), &fs), 0);
+  expect_u64("file_open_creat_dangling_link_kept", fs.st_filetype, CLOUDABI_FILETYPE_SYMBOLIC_LINK);
   expect("file_open_out_link_creat",
          open_file(follow(dir), P("out"), CLOUDABI_O_CREAT, CLOUDABI_RIGHT_FD_WRITE, 0, 0, &f), CLOUDABI_ENOTCAPABLE);
   expect("file_open_dotdot", open_file(follow(dir), P("../secret"), 0, CLOUDABI_RIGHT_FD_READ, 0, 0, &f),
@@ -247,7 +299,7 @@ static void test_symlinks_and_escapes(cloudabi_fd_t dir) {
   cloudabi_sys_fd_close(f);
 }
 
-static void test_advise_allocate(cloudabi_fd_t dir) {
+static void test_advise_allocate(cloudabi_fd_t dir, cloudabi_fd_t null) {
   cloudabi_fd_t f;
   expect("advise_setup", open_file(nofollow(dir), P("adv"), CLOUDABI_O_CREAT, FILE_RIGHTS, 0, 0, &f), 0);
   expect("file_advise", cloudabi_sys_file_advise(f, 0, 100, CLOUDABI_ADVICE_SEQUENTIAL), 0);
@@ -256,6 +308,19 @@ static void test_advise_allocate(cloudabi_fd_t dir) {
   expect("file_advise_bad_advice", cloudabi_sys_file_advise(f, 0, 100, 0), CLOUDABI_EINVAL);
   expect("file_advise_bad_advice_high", cloudabi_sys_file_advise(f, 0, 100, 7), CLOUDABI_EINVAL);
   expect("file_advise_bad_fd", cloudabi_sys_file_advise(4242, 0, 100, CLOUDABI_ADVICE_NORMAL), CLOUDABI_EBADF);
+  expect("file_advise_huge_offset",
+         cloudabi_sys_file_advise(f, (cloudabi_filesize_t)1 << 63, 1, CLOUDABI_ADVICE_NORMAL), CLOUDABI_EINVAL);
+  expect("file_advise_huge_length",
+         cloudabi_sys_file_advise(f, 0, (cloudabi_filesize_t)1 << 63, CLOUDABI_ADVICE_NORMAL), CLOUDABI_EINVAL);
+  expect("file_advise_overflow",
+         cloudabi_sys_file_advise(f, ((cloudabi_filesize_t)1 << 63) - 16, 256, CLOUDABI_ADVICE_NORMAL), CLOUDABI_EINVAL);
+  /* Only regular files take advice: other files with the right are ENODEV. */
+  expect_true("file_advise_directory_has_right", (rights_of(dir) & CLOUDABI_RIGHT_FILE_ADVISE) != 0);
+  expect("file_advise_directory", cloudabi_sys_file_advise(dir, 0, 100, CLOUDABI_ADVICE_NORMAL), CLOUDABI_ENODEV);
+  if (null != (cloudabi_fd_t)-1 && (rights_of(null) & CLOUDABI_RIGHT_FILE_ADVISE) != 0) {
+    expect("file_advise_character_device", cloudabi_sys_file_advise(null, 0, 100, CLOUDABI_ADVICE_NORMAL),
+           CLOUDABI_ENODEV);
+  }
   cloudabi_fd_t g = without(f, CLOUDABI_RIGHT_FILE_ADVISE, 0);
   expect("file_advise_no_right", cloudabi_sys_file_advise(g, 0, 100, CLOUDABI_ADVICE_NORMAL), CLOUDABI_ENOTCAPABLE);
   cloudabi_sys_fd_close(g);
@@ -269,6 +334,10 @@ static void test_advise_allocate(cloudabi_fd_t dir) {
   expect_u64("file_allocate_inside_size", fs.st_size, 4100);
   expect("file_allocate_zero_length", cloudabi_sys_file_allocate(f, 0, 0), CLOUDABI_EINVAL);
   expect("file_allocate_huge", cloudabi_sys_file_allocate(f, (cloudabi_filesize_t)1 << 63, 1), CLOUDABI_EINVAL);
+  expect("file_allocate_too_big", cloudabi_sys_file_allocate(f, ((cloudabi_filesize_t)1 << 63) - 16, 256),
+         CLOUDABI_EFBIG);
+  cloudabi_sys_file_stat_fget(f, &fs);
+  expect_u64("file_allocate_too_big_size", fs.st_size, 4100);
   expect("file_allocate_bad_fd", cloudabi_sys_file_allocate(4242, 0, 1), CLOUDABI_EBADF);
   expect("file_allocate_directory", cloudabi_sys_file_allocate(dir, 0, 1), CLOUDABI_ENOTCAPABLE);
   g = without(f, CLOUDABI_RIGHT_FILE_ALLOCATE, 0);
@@ -279,9 +348,10 @@ static void test_advise_allocate(cloudabi_fd_t dir) {
 
 void program_main(const argdata_t *ad) {
   cloudabi_fd_t dir = start(ad);
+  cloudabi_fd_t null = optional_fd(ad, "null");
   test_create(dir);
   test_open(dir);
   test_symlinks_and_escapes(dir);
-  test_advise_allocate(dir);
+  test_advise_allocate(dir, null);
   cloudabi_sys_proc_exit(failures);
 }
