@@ -1,7 +1,8 @@
 /*
  * fd: descriptor system calls: fd_create1, fd_create2, fd_dup,
  * fd_replace, fd_seek, fd_pread, fd_pwrite, fd_stat_get, fd_stat_put,
- * fd_sync, fd_datasync, and the rights each one needs.
+ * fd_sync, fd_datasync, the rights each one needs, and the descriptor
+ * limit.
  */
 #include "conformance.h"
 
@@ -34,6 +35,15 @@ static void test_create1(void) {
   size_t n;
   cloudabi_ciovec_t iov = {.buf = "shm", .buf_len = 3};
   expect("fd_create1_write", cloudabi_sys_fd_write(shm, &iov, 1, &n), 0);
+  /* Without FD_SEEK there is no fd_pread: the data is read back through a mapping. */
+  char buf[4];
+  cloudabi_iovec_t in = {.buf = buf, .buf_len = sizeof(buf)};
+  expect("fd_create1_pread_no_seek", cloudabi_sys_fd_pread(shm, &in, 1, 0, &n), CLOUDABI_ENOTCAPABLE);
+  void *m = NULL;
+  expect("fd_create1_map", cloudabi_sys_mem_map(NULL, 8192, CLOUDABI_PROT_READ, CLOUDABI_MAP_SHARED, shm, 0, &m), 0);
+  expect_true("fd_create1_map_data", m != NULL && memcmp(m, "shm", 3) == 0);
+  if (m != NULL)
+    cloudabi_sys_mem_unmap(m, 8192);
   expect("fd_create1_pwrite_no_seek", cloudabi_sys_fd_pwrite(shm, &iov, 1, 0, &n), CLOUDABI_ENOTCAPABLE);
   expect("fd_create1_allocate", cloudabi_sys_file_allocate(shm, 0, 10), CLOUDABI_ENOTCAPABLE);
   expect("fd_create1_close", cloudabi_sys_fd_close(shm), 0);
@@ -129,6 +139,18 @@ static void test_dup_replace(cloudabi_fd_t dir) {
   expect("fd_dup_reuse", cloudabi_sys_fd_dup(f, &again), 0);
   expect_u64("fd_dup_lowest_free", again, lowest);
 
+  /* Inheriting rights are copied too. */
+  cloudabi_fd_t ld = without(dir, CLOUDABI_RIGHT_FILE_UNLINK, CLOUDABI_RIGHT_FD_WRITE);
+  cloudabi_fd_t dd;
+  expect("fd_dup_directory", cloudabi_sys_fd_dup(ld, &dd), 0);
+  expect_true("fd_dup_directory_reduced",
+              inheriting_of(ld) != 0 && (inheriting_of(ld) & CLOUDABI_RIGHT_FD_WRITE) == 0 &&
+                  (rights_of(ld) & CLOUDABI_RIGHT_FILE_UNLINK) == 0);
+  expect_u64("fd_dup_keeps_base_rights", rights_of(dd), rights_of(ld));
+  expect_u64("fd_dup_keeps_inheriting_rights", inheriting_of(dd), inheriting_of(ld));
+  cloudabi_sys_fd_close(dd);
+  cloudabi_sys_fd_close(ld);
+
   expect("fd_dup_bad_fd", cloudabi_sys_fd_dup(4242, &g), CLOUDABI_EBADF);
   expect("fd_dup_wild_pointer", cloudabi_sys_fd_dup(f, (cloudabi_fd_t *)16), CLOUDABI_EFAULT);
 
@@ -173,6 +195,21 @@ static void test_seek_pread(cloudabi_fd_t dir) {
   expect("fd_seek_end", cloudabi_sys_fd_seek(f, -1, CLOUDABI_WHENCE_END, &off), 0);
   expect_u64("fd_seek_end_offset", off, 9);
   expect("fd_seek_negative", cloudabi_sys_fd_seek(f, -20, CLOUDABI_WHENCE_CUR, &off), CLOUDABI_EINVAL);
+  expect("fd_seek_end_negative", cloudabi_sys_fd_seek(f, -20, CLOUDABI_WHENCE_END, &off), CLOUDABI_EINVAL);
+  /* Past the end is allowed, and does not change the size. */
+  expect("fd_seek_past_end", cloudabi_sys_fd_seek(f, 100, CLOUDABI_WHENCE_END, &off), 0);
+  expect_u64("fd_seek_past_end_offset", off, 110);
+  expect("fd_seek_set_past_end", cloudabi_sys_fd_seek(f, 1000, CLOUDABI_WHENCE_SET, &off), 0);
+  expect_u64("fd_seek_set_past_end_offset", off, 1000);
+  cloudabi_filestat_t sfs;
+  cloudabi_sys_file_stat_fget(f, &sfs);
+  expect_u64("fd_seek_past_end_size", sfs.st_size, 10);
+  expect("fd_seek_back", cloudabi_sys_fd_seek(f, 9, CLOUDABI_WHENCE_SET, &off), 0);
+  /* An offset beyond the largest file offset is EOVERFLOW. */
+  expect("fd_seek_end_overflow", cloudabi_sys_fd_seek(f, INT64_MAX, CLOUDABI_WHENCE_END, &off), CLOUDABI_EOVERFLOW);
+  expect("fd_seek_cur_overflow", cloudabi_sys_fd_seek(f, INT64_MAX, CLOUDABI_WHENCE_CUR, &off), CLOUDABI_EOVERFLOW);
+  expect("fd_seek_failed_tell", cloudabi_sys_fd_seek(f, 0, CLOUDABI_WHENCE_CUR, &off), 0);
+  expect_u64("fd_seek_failed_offset_kept", off, 9);
   expect("fd_seek_bad_whence", cloudabi_sys_fd_seek(f, 0, 0, &off), CLOUDABI_EINVAL);
   expect("fd_seek_bad_whence_high", cloudabi_sys_fd_seek(f, 0, 4, &off), CLOUDABI_EINVAL);
   expect("fd_seek_bad_fd", cloudabi_sys_fd_seek(4242, 0, CLOUDABI_WHENCE_SET, &off), CLOUDABI_EBADF);
@@ -222,11 +259,38 @@ static void test_seek_pread(cloudabi_fd_t dir) {
   expect("fd_write_no_write", cloudabi_sys_fd_write(nowrite, &iov, 1, &n), CLOUDABI_ENOTCAPABLE);
   expect("fd_pread_bad_fd", cloudabi_sys_fd_pread(4242, in, 1, 0, &n), CLOUDABI_EBADF);
   expect("fd_pread_wild_result", cloudabi_sys_fd_pread(f, in, 1, 0, (size_t *)16), CLOUDABI_EFAULT);
+  expect("fd_pread_wild_iovec", cloudabi_sys_fd_pread(f, (const cloudabi_iovec_t *)8, 1, 0, &n), CLOUDABI_EFAULT);
+  expect("fd_pwrite_bad_fd", cloudabi_sys_fd_pwrite(4242, &iov, 1, 0, &n), CLOUDABI_EBADF);
+  expect("fd_pwrite_wild_iovec", cloudabi_sys_fd_pwrite(f, (const cloudabi_ciovec_t *)8, 1, 0, &n), CLOUDABI_EFAULT);
+  expect("fd_pwrite_huge_offset", cloudabi_sys_fd_pwrite(f, &iov, 1, (cloudabi_filesize_t)1 << 63, &n),
+         CLOUDABI_EINVAL);
+  cloudabi_sys_file_stat_fget(f, &fs);
+  expect_u64("fd_pwrite_failed_size", fs.st_size, 15);
   cloudabi_sys_fd_close(noread);
   cloudabi_sys_fd_close(nowrite);
   cloudabi_sys_fd_close(tell);
   cloudabi_sys_fd_close(none);
   cloudabi_sys_fd_close(seekonly);
+  cloudabi_sys_fd_close(f);
+}
+
+/* With FDFLAG_APPEND, fd_pwrite writes at the end whatever the offset. */
+static void test_pwrite_append(cloudabi_fd_t dir) {
+  cloudabi_fd_t f;
+  expect("pwrite_append_setup", create_file(dir, P("appendfile"), "0123456789"), 0);
+  expect("pwrite_append_open",
+         open_file(nofollow(dir), P("appendfile"), 0, FILE_RIGHTS, 0, CLOUDABI_FDFLAG_APPEND, &f), 0);
+  size_t n = 0;
+  cloudabi_ciovec_t iov = {.buf = "ab", .buf_len = 2};
+  expect("fd_pwrite_append", cloudabi_sys_fd_pwrite(f, &iov, 1, 2, &n), 0);
+  expect_u64("fd_pwrite_append_count", n, 2);
+  cloudabi_filestat_t fs;
+  cloudabi_sys_file_stat_fget(f, &fs);
+  expect_u64("fd_pwrite_append_size", fs.st_size, 12);
+  char buf[16];
+  cloudabi_iovec_t in = {.buf = buf, .buf_len = sizeof(buf)};
+  expect("fd_pwrite_append_read", cloudabi_sys_fd_pread(f, &in, 1, 0, &n), 0);
+  expect_true("fd_pwrite_append_data", n == 12 && memcmp(buf, "0123456789ab", 12) == 0);
   cloudabi_sys_fd_close(f);
 }
 
@@ -338,6 +402,40 @@ static void test_directory_stat(cloudabi_fd_t dir) {
   expect("fd_stat_get_wild_pointer", cloudabi_sys_fd_stat_get(dir, (cloudabi_fdstat_t *)16), CLOUDABI_EFAULT);
 }
 
+static cloudabi_fd_t dups[1 << 16];
+
+/* At the descriptor limit, calls that create descriptors are EMFILE. */
+static void test_limit(cloudabi_fd_t dir) {
+  /* Duplicates fill the table without using host files. */
+  size_t ndups = 0;
+  cloudabi_errno_t e = 0;
+  while (ndups < sizeof(dups) / sizeof(dups[0]) && (e = cloudabi_sys_fd_dup(dir, &dups[ndups])) == 0)
+    ndups++;
+  expect("fd_limit_dup", e, CLOUDABI_EMFILE);
+  cloudabi_fd_t a, b;
+  expect("fd_create1_limit", cloudabi_sys_fd_create1(CLOUDABI_FILETYPE_SHARED_MEMORY, &a), CLOUDABI_EMFILE);
+  expect("fd_create2_limit", cloudabi_sys_fd_create2(CLOUDABI_FILETYPE_SOCKET_STREAM, &a, &b), CLOUDABI_EMFILE);
+
+  /* One free slot: fd_create2 needs two, and leaves the slot free. */
+  cloudabi_fd_t freed = dups[--ndups];
+  cloudabi_sys_fd_close(freed);
+  expect("fd_create2_one_free", cloudabi_sys_fd_create2(CLOUDABI_FILETYPE_SOCKET_STREAM, &a, &b), CLOUDABI_EMFILE);
+  expect("fd_create2_one_free_left_free", cloudabi_sys_fd_dup(dir, &dups[ndups]), 0);
+  expect_u64("fd_create2_one_free_same_slot", dups[ndups], freed);
+  ndups++;
+  expect("fd_limit_full_again", cloudabi_sys_fd_dup(dir, &a), CLOUDABI_EMFILE);
+  /* One free slot is enough for fd_create1. */
+  cloudabi_sys_fd_close(dups[--ndups]);
+  expect("fd_create1_one_free", cloudabi_sys_fd_create1(CLOUDABI_FILETYPE_SHARED_MEMORY, &a), 0);
+  cloudabi_sys_fd_close(a);
+
+  while (ndups > 0)
+    cloudabi_sys_fd_close(dups[--ndups]);
+  expect("fd_limit_released", cloudabi_sys_fd_create2(CLOUDABI_FILETYPE_SOCKET_STREAM, &a, &b), 0);
+  cloudabi_sys_fd_close(a);
+  cloudabi_sys_fd_close(b);
+}
+
 void program_main(const argdata_t *ad) {
   cloudabi_fd_t dir = start(ad);
   test_directory_stat(dir);
@@ -345,6 +443,8 @@ void program_main(const argdata_t *ad) {
   test_create2();
   test_dup_replace(dir);
   test_seek_pread(dir);
+  test_pwrite_append(dir);
   test_stat_put(dir);
+  test_limit(dir);
   cloudabi_sys_proc_exit(failures);
 }
