@@ -168,6 +168,10 @@ void program_main(const argdata_t *ad) {
   expect("file_readdir_bad_fd", cloudabi_sys_file_readdir(4242, buf, sizeof(buf), 0, &used), CLOUDABI_EBADF);
   expect("file_readdir_wild_buffer", cloudabi_sys_file_readdir(d, (void *)16, 64, 0, &used), CLOUDABI_EFAULT);
   expect("file_readdir_wild_result", cloudabi_sys_file_readdir(d, buf, 64, 0, (size_t *)16), CLOUDABI_EFAULT);
+  expect("file_readdir_huge_cookie",
+         cloudabi_sys_file_readdir(d, buf, sizeof(buf), (cloudabi_dircookie_t)1 << 63, &used), CLOUDABI_EINVAL);
+  expect("file_readdir_largest_cookie", cloudabi_sys_file_readdir(d, buf, sizeof(buf), ~(cloudabi_dircookie_t)0, &used),
+         CLOUDABI_EINVAL);
   cloudabi_fd_t nr = without(d, CLOUDABI_RIGHT_FILE_READDIR, 0);
   expect("file_readdir_no_right", cloudabi_sys_file_readdir(nr, buf, sizeof(buf), 0, &used), CLOUDABI_ENOTCAPABLE);
   cloudabi_sys_fd_close(nr);
