@@ -42,7 +42,10 @@ func TestSocketsLocal(t *testing.T) {
 // a host socket pair: the sender passes a file without FD_WRITE, and the
 // receiver gets exactly the reduced rights (and cannot write, regain the
 // right, or launder it by passing it to itself), then a file with every
-// right, which it can write.
+// right, which it can write; then a file and a directory whose rights were
+// set to unusual sets arrive with exactly those rights, base and
+// inheriting, and the directory opens a file beneath it but nothing
+// outside.
 func TestSocketsPassBetweenPrograms(t *testing.T) {
 	for _, typ := range []struct {
 		name string
@@ -63,6 +66,24 @@ func TestSocketsPassBetweenPrograms(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
+			top := t.TempDir()
+			dirPath := filepath.Join(top, "dir")
+			if err := os.Mkdir(dirPath, 0o755); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(filepath.Join(dirPath, "inner"), []byte("inner"), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(filepath.Join(top, "secret"), []byte("secret"), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.Symlink("../secret", filepath.Join(dirPath, "out")); err != nil {
+				t.Fatal(err)
+			}
+			dir, err := os.Open(dirPath)
+			if err != nil {
+				t.Fatal(err)
+			}
 			recvOut, readRecv := outputFile(t)
 			sendOut, readSend := outputFile(t)
 			start := func(mode string, fds ...*os.File) *cloudabi.Process {
@@ -71,8 +92,10 @@ func TestSocketsPassBetweenPrograms(t *testing.T) {
 					{Key: argdata.Str("sock"), Value: argdata.FD(0)},
 					{Key: argdata.Str("out"), Value: argdata.FD(1)},
 				}
-				if len(fds) > 2 {
-					ad = append(ad, argdata.MapEntry{Key: argdata.Str("file"), Value: argdata.FD(2)})
+				if len(fds) > 3 {
+					ad = append(ad,
+						argdata.MapEntry{Key: argdata.Str("file"), Value: argdata.FD(2)},
+						argdata.MapEntry{Key: argdata.Str("dir"), Value: argdata.FD(3)})
 				}
 				enc, _ := argdata.Marshal(ad)
 				var grants []cloudabi.FD
@@ -88,7 +111,7 @@ func TestSocketsPassBetweenPrograms(t *testing.T) {
 			// The receiver starts first and waits in sock_recv.
 			receiver := start("recv", os.NewFile(uintptr(pair[1]), "b"), recvOut)
 			time.Sleep(50 * time.Millisecond)
-			sender := start("send", os.NewFile(uintptr(pair[0]), "a"), sendOut, file)
+			sender := start("send", os.NewFile(uintptr(pair[0]), "a"), sendOut, file, dir)
 			done := make(chan struct{})
 			go func() {
 				defer close(done)
@@ -107,8 +130,8 @@ func TestSocketsPassBetweenPrograms(t *testing.T) {
 				<-done
 				t.Error("timed out")
 			}
-			checkReport(t, "receiver", readRecv(), 15)
-			checkReport(t, "sender", readSend(), 4)
+			checkReport(t, "receiver", readRecv(), 37)
+			checkReport(t, "sender", readSend(), 6)
 			if b, _ := os.ReadFile(filePath); string(b) != "ok" {
 				t.Errorf("file holds %q, want %q", b, "ok")
 			}
