@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -16,11 +17,13 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+	"unsafe"
 
 	"github.com/cloudabi-go/cloudabi"
 	"github.com/cloudabi-go/cloudabi/abi"
 	"github.com/cloudabi-go/cloudabi/config"
 	"github.com/cloudabi-go/cloudabi/internal/guestbuild"
+	"golang.org/x/sys/unix"
 )
 
 // The escape suite: guest programs in testdata/guests/escape try to reach
@@ -439,7 +442,53 @@ func short(s string) string {
 	return s
 }
 
-var raceLine = regexp.MustCompile(`^(\S+) opened=(\d+) refused=(\d+) other=(\d+) last_other=(\d+)$`)
+var raceLine = regexp.MustCompile(`^(\S+) ok=(\d+) refused=(\d+) expected=(\d+) other=(\d+) last_other=(\d+)$`)
+
+// raceNames are the report lines of race.c: its opens, then its other
+// calls through "racedir".
+var raceNames = []string{"race", "racedir/secret", "racecreate", "stat", "stat_put", "readlink", "mkdir", "rmdir",
+	"symlink", "unlink_symlink", "link", "unlink_link", "rename", "rename_back"}
+
+// watchDir reports every change in dir itself (not beneath it) to an
+// entry other than skip, and every open of dir or such an entry, from now
+// until the returned function is called, which returns them.
+func watchDir(t *testing.T, dir, skip string) func() []string {
+	t.Helper()
+	fd, err := unix.InotifyInit1(unix.IN_CLOEXEC | unix.IN_NONBLOCK)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const mask = unix.IN_CREATE | unix.IN_DELETE | unix.IN_MOVED_FROM | unix.IN_MOVED_TO | unix.IN_ATTRIB |
+		unix.IN_MODIFY | unix.IN_OPEN | unix.IN_DELETE_SELF | unix.IN_MOVE_SELF
+	if _, err := unix.InotifyAddWatch(fd, dir, mask); err != nil {
+		unix.Close(fd)
+		t.Fatal(err)
+	}
+	return func() []string {
+		defer unix.Close(fd)
+		var events []string
+		buf := make([]byte, 64<<10)
+		for {
+			n, err := unix.Read(fd, buf)
+			if err == unix.EAGAIN {
+				return events
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			for off := 0; off+unix.SizeofInotifyEvent <= n; {
+				ev := (*unix.InotifyEvent)(unsafe.Pointer(&buf[off]))
+				name := string(bytes.TrimRight(buf[off+unix.SizeofInotifyEvent:off+unix.SizeofInotifyEvent+int(ev.Len)], "\x00"))
+				off += unix.SizeofInotifyEvent + int(ev.Len)
+				if ev.Mask&unix.IN_Q_OVERFLOW != 0 {
+					events = append(events, "event queue overflow")
+				} else if name != skip {
+					events = append(events, fmt.Sprintf("%q mask %#x", name, ev.Mask))
+				}
+			}
+		}
+	}
+}
 
 // TestEscapeSymlinkRace swaps symbolic links inside the directory between a
 // target inside and one outside, with rename(2) as fast as it can, while
@@ -455,7 +504,14 @@ func TestEscapeSymlinkRace(t *testing.T) {
 	symlink(t, "ok", filepath.Join(e.sandbox, "race"))
 	symlink(t, "sub", filepath.Join(e.sandbox, "racedir"))
 	symlink(t, "sub/created", filepath.Join(e.sandbox, "racecreate"))
+	// What the other calls through racedir reach inside, and their
+	// counterparts outside.
+	symlink(t, "inside", filepath.Join(e.sandbox, "sub", "link"))
+	writeFile(t, filepath.Join(e.sandbox, "sub", "moving"), "moving")
+	symlink(t, "outside", filepath.Join(e.root, "link"))
+	writeFile(t, filepath.Join(e.root, "moving"), e.secret)
 	outsideBefore := e.outside(t)
+	outsideChanges := watchDir(t, e.root, "sandbox")
 	report := filepath.Join(t.TempDir(), "report")
 
 	stop := make(chan struct{})
@@ -496,6 +552,10 @@ func TestEscapeSymlinkRace(t *testing.T) {
 		"seconds: "+strconv.Itoa(seconds)+"\n")
 	close(stop)
 	wg.Wait()
+	if changes := outsideChanges(); len(changes) > 0 {
+		t.Errorf("ESCAPE: the directory around the capability changed or was opened during the race: %s",
+			strings.Join(changes[:min(len(changes), 10)], "; "))
+	}
 
 	outb, err := os.ReadFile(report)
 	if err != nil {
@@ -509,28 +569,28 @@ func TestEscapeSymlinkRace(t *testing.T) {
 	if bytes.Contains(outb, []byte(e.secret)) || strings.Contains(out, "LEAK") {
 		t.Fatalf("ESCAPE: a read through a swapped link returned something else than the file inside:\n%s", out)
 	}
-	seen := 0
+	var seen []string
 	for _, line := range strings.Split(strings.TrimSpace(out), "\n") {
 		m := raceLine.FindStringSubmatch(line)
 		if m == nil {
 			t.Errorf("unexpected report line %q", line)
 			continue
 		}
-		seen++
-		opened, _ := strconv.Atoi(m[2])
+		seen = append(seen, m[1])
+		ok, _ := strconv.Atoi(m[2])
 		refused, _ := strconv.Atoi(m[3])
-		other, _ := strconv.Atoi(m[4])
-		last, _ := strconv.Atoi(m[5])
+		other, _ := strconv.Atoi(m[5])
+		last, _ := strconv.Atoi(m[6])
 		if other > 0 {
-			t.Errorf("%s: %d opens failed with an error other than ENOTCAPABLE (last %s)", m[1], other, abi.Errno(last).Name())
+			t.Errorf("%s: %d attempts failed with an error other than ENOTCAPABLE (last %s)", m[1], other, abi.Errno(last).Name())
 		}
 		// Both outcomes must have happened, or the race was not run.
-		if opened == 0 || refused == 0 {
-			t.Errorf("%s: opened %d times, refused %d times; the race did not happen", m[1], opened, refused)
+		if ok == 0 || refused == 0 {
+			t.Errorf("%s: succeeded %d times, refused %d times; the race did not happen", m[1], ok, refused)
 		}
 	}
-	if seen != 3 {
-		t.Errorf("%d paths reported, want 3", seen)
+	if !slices.Equal(seen, raceNames) {
+		t.Errorf("reported %v, want %v", seen, raceNames)
 	}
 	outsideAfter := e.outside(t)
 	compareListings(t, "ESCAPE? outside the directory", outsideBefore, outsideAfter)
