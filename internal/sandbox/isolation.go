@@ -156,12 +156,22 @@ func startCause(err error) error {
 // namespaces (a sysctl, a security module, a binary other users may not
 // execute) shows up. Asked before any sandbox has started, Isolation
 // decides it the same way with a probe process that ends at once.
-func Isolation() (Level, error) {
-	if l, reason, ok := isolation.get(); ok {
+//
+// If the probe fails for another reason (a shortage of processes, say),
+// the level stays undecided: Isolation then reports the least level with
+// the probe's error, and the next sandbox or call decides it.
+func Isolation() (Level, error) { return isolation.report(probe, levels()) }
+
+// report is Isolation for s, deciding with probe if need be.
+func (s *isolationState) report(probe func(Level) error, levels []Level) (Level, error) {
+	if l, reason, ok := s.get(); ok {
 		return l, reason
 	}
-	isolation.decide(probe, levels())
-	l, reason, _ := isolation.get()
+	err := s.decide(probe, levels)
+	l, reason, ok := s.get()
+	if !ok {
+		return NoNamespaces, fmt.Errorf("the isolation level is not decided yet: the probe failed: %w", err)
+	}
 	return l, reason
 }
 

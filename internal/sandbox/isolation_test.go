@@ -111,3 +111,27 @@ func TestIsolationDecide(t *testing.T) {
 		})
 	}
 }
+
+// TestIsolationReport: asked before any sandbox, the level is decided by
+// the probe; a probe that fails without deciding reports the least level
+// and why, and the next question decides it.
+func TestIsolationReport(t *testing.T) {
+	var s isolationState
+	all := []Level{UserNamespaces, RootNamespaces, NoNamespaces}
+	shortage := &startError{&os.PathError{Op: "fork/exec", Path: "/proc/self/fd/3", Err: syscall.EAGAIN}}
+	l, err := s.report(func(Level) error { return shortage }, all)
+	if l != NoNamespaces || err == nil || !strings.Contains(err.Error(), "not decided") || !errors.Is(err, syscall.EAGAIN) {
+		t.Errorf("after a failed probe: %v, %v; want NoNamespaces and the probe's error", l, err)
+	}
+	if _, _, ok := s.get(); ok {
+		t.Fatal("a failed probe decided the level")
+	}
+	probes := 0
+	l, err = s.report(func(Level) error { probes++; return nil }, all)
+	if l != UserNamespaces || err != nil || probes != 1 {
+		t.Errorf("after a good probe: %v, %v (%d probes); want UserNamespaces, nil, 1 probe", l, err, probes)
+	}
+	if l, err = s.report(func(Level) error { probes++; return nil }, all); l != UserNamespaces || err != nil || probes != 1 {
+		t.Errorf("once decided: %v, %v (%d probes); want UserNamespaces, nil and no new probe", l, err, probes)
+	}
+}
