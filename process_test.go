@@ -142,3 +142,12 @@ func TestExec(t *testing.T) {
 		t.Errorf("status %v, want exit 5 from the new image", st)
 	}
 }
+
+// TestForkSnapshot: a forked child's memory is the parent's at one
+// instant, even while another thread of the parent writes to it.
+func TestForkSnapshot(t *testing.T) {
+	st := runGuest(t, "testdata/guests/process/forksnap.c", argdata.Null{})
+	if !st.Exited || st.Code != 0 {
+		t.Errorf("status %v, want exit 0 (1+N: N of 10 children saw a torn copy; 100: a call failed)", st)
+	}
+}

@@ -3,6 +3,7 @@ package kernel
 import (
 	"encoding/binary"
 	"os"
+	"time"
 
 	"github.com/cloudabi-go/cloudabi/abi"
 	"github.com/cloudabi-go/cloudabi/internal/memory"
@@ -70,6 +71,23 @@ func sysProcFork(t *thread, c *call) abi.Errno {
 	return abi.ESUCCESS
 }
 
+// freezeTimeout bounds how long a fork waits for the parent's threads to
+// stop before it copies their memory anyway.
+const freezeTimeout = 100 * time.Millisecond
+
+// snapshot copies the process's memory for a child, with every thread of
+// the process stopped, so that the copy is the memory at one instant, as
+// a fork's is: another thread writing meanwhile would otherwise leave
+// the child pages from different moments. Should a thread fail to stop
+// in time, the copy is made all the same.
+func (p *Process) snapshot() (*memory.Memory, error) {
+	p.forkMu.Lock()
+	defer p.forkMu.Unlock()
+	thaw, _ := p.sb.Freeze(freezeTimeout)
+	defer thaw()
+	return p.mem.Clone()
+}
+
 // fork builds and starts the child of a proc_fork by thread t, and
 // returns it with the id of its thread. The caller has counted the child
 // in the family.
@@ -79,7 +97,7 @@ func (p *Process) fork(t *thread, fdOut, tidOut uint64) (*Process, abi.Tid, abi.
 		p.family.procs.Add(-1)
 		return nil, 0, errno
 	}
-	mem, err := p.mem.Clone()
+	mem, err := p.snapshot()
 	if err != nil {
 		tids.free(tid)
 		p.family.procs.Add(-1)

@@ -100,6 +100,10 @@ type Process struct {
 	// taking mu.
 	slots [transport.MaxThreads]atomic.Pointer[thread]
 
+	// forkMu serializes the copies of memory for proc_fork, which stop
+	// and resume the process's threads.
+	forkMu sync.Mutex
+
 	mu      sync.Mutex
 	threads map[abi.Tid]*thread // all of whose ids are taken from tids
 	// reaped is set under mu once reap has looked for an image that

@@ -442,6 +442,63 @@ func (p *Process) Signal(sig unix.Signal) error {
 	return unix.PidfdSendSignal(p.guestPidfd, sig, nil, 0)
 }
 
+// Freeze stops every thread of the process (SIGSTOP) and waits until each
+// one has stopped, so that its memory holds still, for at most timeout;
+// thaw (SIGCONT) lets them go on. A guest cannot tell: a stopped thread's
+// system calls restart, and its handlers are the defaults. If some thread
+// has not stopped in time (it is in an uninterruptible sleep), Freeze
+// returns ErrNotFrozen and thaw; the caller may go on without a still
+// memory. The caller serializes Freeze with itself.
+func (p *Process) Freeze(timeout time.Duration) (thaw func(), err error) {
+	pid := p.Pid()
+	if err := p.Signal(unix.SIGSTOP); err != nil {
+		return func() {}, err
+	}
+	thaw = func() { p.Signal(unix.SIGCONT) }
+	deadline := time.Now().Add(timeout)
+	for !allStopped(pid) {
+		if time.Now().After(deadline) {
+			return thaw, ErrNotFrozen
+		}
+		time.Sleep(20 * time.Microsecond)
+	}
+	return thaw, nil
+}
+
+// ErrNotFrozen: a thread of a process to be frozen did not stop in time.
+var ErrNotFrozen = errors.New("sandbox: a thread did not stop in time")
+
+// allStopped reports whether every thread of process pid is stopped or
+// gone. The state is the field after the command, which is in
+// parentheses and may itself hold any character.
+func allStopped(pid int) bool {
+	dir := fmt.Sprintf("/proc/%d/task", pid)
+	tasks, err := os.ReadDir(dir)
+	if err != nil {
+		return true // the process is gone
+	}
+	var buf [512]byte
+	for _, task := range tasks {
+		fd, err := unix.Open(dir+"/"+task.Name()+"/stat", unix.O_RDONLY|unix.O_CLOEXEC, 0)
+		if err != nil {
+			continue // the thread is gone
+		}
+		n, _ := unix.Read(fd, buf[:])
+		unix.Close(fd)
+		stat := buf[:max(n, 0)]
+		i := bytes.LastIndexByte(stat, ')')
+		if i < 0 || i+2 >= len(stat) {
+			return false
+		}
+		switch stat[i+2] {
+		case 'T', 't', 'Z', 'X':
+		default:
+			return false
+		}
+	}
+	return true
+}
+
 // Done is closed once the process has exited and been reaped.
 func (p *Process) Done() <-chan struct{} { return p.done }
 
