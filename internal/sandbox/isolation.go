@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -126,18 +127,30 @@ func (e *startError) Error() string { return "sandbox: starting process: " + e.e
 func (e *startError) Unwrap() error { return e.err }
 
 // isStartError says whether err is the host's refusal to create a process
-// at a level. A shortage (EAGAIN: too many processes; ENOMEM) is not: it
-// says nothing about the level, and must not lower it for good.
+// at a level: a policy that forbids it (EPERM, EACCES, EINVAL for a flag
+// the kernel lacks), or user namespaces switched off (ENOSPC or EUSERS
+// while max_user_namespaces is 0). Anything else, a count of namespaces
+// or processes full for now included, says nothing lasting about the
+// level, and must not lower it for good.
 func isStartError(err error) bool {
-	cause := startCause(err)
-	if cause == nil {
+	var errno syscall.Errno
+	if !errors.As(startCause(err), &errno) {
 		return false
 	}
-	var errno syscall.Errno
-	if errors.As(cause, &errno) {
-		return errno != syscall.EAGAIN && errno != syscall.ENOMEM && errno != syscall.EINTR
+	switch errno {
+	case syscall.EPERM, syscall.EACCES, syscall.EINVAL:
+		return true
+	case syscall.ENOSPC, syscall.EUSERS:
+		return userNamespacesOff()
 	}
-	return true
+	return false
+}
+
+// userNamespacesOff reports whether the host allows no user namespaces at
+// all (a variable for tests).
+var userNamespacesOff = func() bool {
+	b, err := os.ReadFile("/proc/sys/user/max_user_namespaces")
+	return err == nil && strings.TrimSpace(string(b)) == "0"
 }
 
 // startCause is the host's error inside a *startError, or nil.
@@ -195,14 +208,11 @@ func probe(l Level) error {
 	go func() { done <- cmd.Wait() }()
 	select {
 	case err := <-done:
-		if err != nil {
-			return &startError{err}
-		}
-		return nil
+		return err // the process existed: not the host's refusal
 	case <-time.After(startTimeout):
 		cmd.Process.Kill()
 		<-done
-		return &startError{fmt.Errorf("probe process did not end in %v", startTimeout)}
+		return fmt.Errorf("probe process did not end in %v", startTimeout)
 	}
 }
 

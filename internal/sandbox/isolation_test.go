@@ -45,12 +45,17 @@ func TestIsolationDecide(t *testing.T) {
 		decided bool
 		reason  []string // substrings of the reason; none if empty
 		tried   []Level
+		nsOff   bool // max_user_namespaces is 0
 	}{
 		{name: "user namespaces", levels: all, want: UserNamespaces, decided: true,
 			tried: []Level{UserNamespaces}},
 		{name: "root without user namespaces", levels: all, fail: map[Level]error{UserNamespaces: refused(syscall.ENOSPC)},
 			want: RootNamespaces, decided: true, reason: []string{"user namespaces are not available", "max_user_namespaces"},
-			tried: []Level{UserNamespaces, RootNamespaces}},
+			tried: []Level{UserNamespaces, RootNamespaces}, nsOff: true},
+		{name: "user namespaces all taken for now", levels: all, fail: map[Level]error{UserNamespaces: refused(syscall.ENOSPC)},
+			tried: []Level{UserNamespaces}},
+		{name: "out of descriptors", levels: all, fail: map[Level]error{UserNamespaces: refused(syscall.EMFILE)},
+			tried: []Level{UserNamespaces}},
 		{name: "root without namespaces", levels: all,
 			fail: map[Level]error{UserNamespaces: refused(syscall.EPERM), RootNamespaces: refused(syscall.EINVAL)},
 			want: NoNamespaces, decided: true, reason: []string{"forbids them", "nor other namespaces", "invalid argument"},
@@ -69,6 +74,8 @@ func TestIsolationDecide(t *testing.T) {
 			tried: []Level{UserNamespaces, RootNamespaces}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
+			defer func(f func() bool) { userNamespacesOff = f }(userNamespacesOff)
+			userNamespacesOff = func() bool { return tc.nsOff }
 			var s isolationState
 			var tried []Level
 			err := s.decide(func(l Level) error {
