@@ -35,6 +35,12 @@ func (p *Process) raise(sig abi.Signal) bool {
 	if fatal {
 		p.raised.Store(uint32(sig))
 	}
+	if !fatal {
+		// A fork's freeze ends with SIGCONT, which would undo a stop
+		// raised meanwhile: wait for it to end.
+		p.forkMu.Lock()
+		defer p.forkMu.Unlock()
+	}
 	p.sb.Signal(toLinuxSignal(sig))
 	return fatal
 }

@@ -474,14 +474,20 @@ var ErrNotFrozen = errors.New("sandbox: a thread did not stop in time")
 func allStopped(pid int) bool {
 	dir := fmt.Sprintf("/proc/%d/task", pid)
 	tasks, err := os.ReadDir(dir)
-	if err != nil {
+	if errors.Is(err, unix.ENOENT) || errors.Is(err, unix.ESRCH) {
 		return true // the process is gone
+	}
+	if err != nil {
+		return false
 	}
 	var buf [512]byte
 	for _, task := range tasks {
 		fd, err := unix.Open(dir+"/"+task.Name()+"/stat", unix.O_RDONLY|unix.O_CLOEXEC, 0)
-		if err != nil {
+		if err == unix.ENOENT || err == unix.ESRCH {
 			continue // the thread is gone
+		}
+		if err != nil {
+			return false
 		}
 		n, _ := unix.Read(fd, buf[:])
 		unix.Close(fd)

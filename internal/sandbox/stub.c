@@ -315,7 +315,16 @@ void cloudabi_sandbox_stub(void) {
 	b->landlock_abi = (uint32_t)landlock;
 	// The listener fd is the lowest free number, 0; the supervisor takes
 	// its own copy with pidfd_getfd once the status is READY.
-	long nfd = syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, SECCOMP_FILTER_FLAG_NEW_LISTENER, &prog);
+	//
+	// A thread waiting for a file it fetches (offer.go) must not be
+	// interrupted by a stop (proc_fork stops the process for its copy of
+	// memory) once the supervisor has taken the request: the restarted
+	// call would name a file already handed out. WAIT_KILLABLE_RECV
+	// (Linux 5.19) makes that wait killable only; older kernels lack it.
+	long nfd = syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER,
+	                   SECCOMP_FILTER_FLAG_NEW_LISTENER | SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV, &prog);
+	if (nfd < 0 && errno == EINVAL)
+		nfd = syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, SECCOMP_FILTER_FLAG_NEW_LISTENER, &prog);
 	if (nfd < 0) stub_fail_boot(b, 2);
 
 	// From here on only the allowlist works: futex, mprotect and
