@@ -82,14 +82,15 @@ func (s *isolationState) decide(start func(Level) error, levels []Level) error {
 		return start(l)
 	}
 	s.mu.Lock()
-	defer s.mu.Unlock()
 	if s.known.Load() {
+		s.mu.Unlock() // let the starts that queued here run at once
 		return start(s.level)
 	}
+	defer s.mu.Unlock()
 	var reason error
 	for _, l := range levels[:len(levels)-1] {
 		err := start(l)
-		if !isStartError(err) {
+		if !isStartError(err, l) {
 			if err == nil {
 				s.set(l, reason)
 			}
@@ -127,12 +128,13 @@ func (e *startError) Error() string { return "sandbox: starting process: " + e.e
 func (e *startError) Unwrap() error { return e.err }
 
 // isStartError says whether err is the host's refusal to create a process
-// at a level: a policy that forbids it (EPERM, EACCES, EINVAL for a flag
-// the kernel lacks), or user namespaces switched off (ENOSPC or EUSERS
-// while max_user_namespaces is 0). Anything else, a count of namespaces
-// or processes full for now included, says nothing lasting about the
-// level, and must not lower it for good.
-func isStartError(err error) bool {
+// at level l: a policy that forbids it (EPERM, EACCES, EINVAL for a flag
+// the kernel lacks), or, for UserNamespaces, user namespaces switched off
+// (ENOSPC or EUSERS while max_user_namespaces is 0). Anything else, a
+// count of namespaces or processes full for now included, says nothing
+// lasting about the level, and must not lower it for good: below
+// RootNamespaces a root supervisor's guests would run as root.
+func isStartError(err error, l Level) bool {
 	var errno syscall.Errno
 	if !errors.As(startCause(err), &errno) {
 		return false
@@ -141,7 +143,7 @@ func isStartError(err error) bool {
 	case syscall.EPERM, syscall.EACCES, syscall.EINVAL:
 		return true
 	case syscall.ENOSPC, syscall.EUSERS:
-		return userNamespacesOff()
+		return l == UserNamespaces && userNamespacesOff()
 	}
 	return false
 }
