@@ -163,6 +163,13 @@ func sysMemMap(t *thread, c *call) abi.Errno {
 	if shared && !anon {
 		return mapShared(t, c, addr, size, prot, deny, fixed, &file, off, out)
 	}
+	if !anon {
+		// As mmap(2), refuse a file the host cannot read before the
+		// range changes (copyFile would find out only after).
+		if fl, err := unix.FcntlInt(uintptr(file.file.fd()), unix.F_GETFL, 0); err == nil && fl&unix.O_ACCMODE == unix.O_WRONLY {
+			return abi.EACCES
+		}
+	}
 	got, hadFiles, err := p.mem.MapAnon(addr, size, prot, deny, fixed)
 	if err != nil {
 		if fixed && err == memory.ErrInvalid {
