@@ -160,15 +160,20 @@ func sysMemMap(t *thread, c *call) abi.Errno {
 	if errno := p.checkWritable(out, 8); errno != abi.ESUCCESS {
 		return errno
 	}
-	if shared && !anon {
-		return mapShared(t, c, addr, size, prot, deny, fixed, &file, off, out)
-	}
+	var hostFlags int
 	if !anon {
-		// As mmap(2), refuse a file the host cannot read before the
-		// range changes (copyFile would find out only after).
-		if fl, err := unix.FcntlInt(uintptr(file.file.fd()), unix.F_GETFL, 0); err == nil && fl&unix.O_ACCMODE == unix.O_WRONLY {
+		// As mmap(2), refuse a file the host cannot read before anything
+		// changes.
+		var err error
+		if hostFlags, err = unix.FcntlInt(uintptr(file.file.fd()), unix.F_GETFL, 0); err != nil {
+			return errnoOf(err)
+		}
+		if hostFlags&unix.O_ACCMODE == unix.O_WRONLY {
 			return abi.EACCES
 		}
+	}
+	if shared && !anon {
+		return mapShared(t, c, addr, size, prot, deny, fixed, &file, hostFlags, off, out)
 	}
 	got, hadFiles, err := p.mem.MapAnon(addr, size, prot, deny, fixed)
 	if err != nil {
@@ -212,24 +217,21 @@ func sysMemMap(t *thread, c *call) abi.Errno {
 // writing), the guest gets a read-only open file, reopened through
 // /proc/self/fd, as FreeBSD limits the mapping's maximum protection by the
 // descriptor's rights.
-func mapShared(t *thread, c *call, addr, size uint64, prot, deny memory.Prot, fixed bool, file *descriptor, off, out uint64) abi.Errno {
+func mapShared(t *thread, c *call, addr, size uint64, prot, deny memory.Prot, fixed bool, file *descriptor, fl int, off, out uint64) abi.Errno {
 	p := t.proc
 	// Two host descriptors: the supervisor's view and the guest's.
 	if errno := hostFilesExhausted(2); errno != abi.ESUCCESS {
 		return errno
 	}
 	hostFD := file.file.fd()
-	fl, err := unix.FcntlInt(uintptr(hostFD), unix.F_GETFL, 0)
-	if err != nil {
-		return errnoOf(err)
-	}
-	acc := fl & unix.O_ACCMODE
+	acc := fl & unix.O_ACCMODE // never O_WRONLY: sysMemMap refused it
 	hostWritable := acc == unix.O_RDWR && fl&unix.O_APPEND == 0
-	if acc == unix.O_WRONLY || prot&memory.ProtWrite != 0 && !hostWritable {
+	if prot&memory.ProtWrite != 0 && !hostWritable {
 		return abi.EACCES // as mmap(2): the open file does not allow it
 	}
 	writable := hostWritable && file.rights&abi.RightFdWrite != 0
 	var fd int
+	var err error
 	if writable || acc == unix.O_RDONLY {
 		fd, err = unix.FcntlInt(uintptr(hostFD), unix.F_DUPFD_CLOEXEC, 0)
 	} else {
@@ -265,9 +267,6 @@ func copyFile(dst []byte, fd int, off int64) abi.Errno {
 		n, err := unix.Pread(fd, dst, off)
 		if err == unix.EINTR {
 			continue
-		}
-		if err == unix.EBADF {
-			return abi.EACCES // as mmap(2): the open file is not readable
 		}
 		if err != nil {
 			return errnoOf(err)
